@@ -37,7 +37,9 @@ pub use record::{
     RecordKind, RequirementAssessmentDetails,
 };
 pub use relationship::Relationship;
-pub use risk::{RiskDetails, RiskRating, ScaleValue, Treatment, TreatmentOption};
+pub use risk::{
+    COMMON_MAX, COMMON_MIN, RiskDetails, RiskRating, ScaleValue, Treatment, TreatmentOption,
+};
 pub use standard::StandardId;
 pub use status::{Status, StatusCategory};
 pub use words::normalise_word;

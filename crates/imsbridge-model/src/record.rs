@@ -221,7 +221,7 @@ impl Record {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Details {
-    Risk(RiskDetails),
+    Risk(Box<RiskDetails>),
     Control(ControlDetails),
     RequirementAssessment(RequirementAssessmentDetails),
     Nonconformity(NonconformityDetails),
@@ -252,7 +252,7 @@ impl Details {
     /// Empty details of a kind, for mappers that fill them field by field.
     pub fn empty(kind: RecordKind) -> Details {
         match kind {
-            RecordKind::Risk => Details::Risk(RiskDetails::default()),
+            RecordKind::Risk => Details::Risk(Box::default()),
             RecordKind::Control => Details::Control(ControlDetails::default()),
             RecordKind::RequirementAssessment => {
                 Details::RequirementAssessment(RequirementAssessmentDetails::default())
@@ -457,7 +457,7 @@ mod tests {
             clauses: vec![],
             hs: vec![],
             ai: AiFlag::default(),
-            details: Details::Risk(RiskDetails::default()),
+            details: Details::Risk(Box::default()),
             extra: BTreeMap::new(),
         }
     }

@@ -143,12 +143,12 @@ impl StandardId {
                 let (year, rest) = skip_edition(&trimmed[consumed..]);
                 return Some((StandardId::CosoErm, year, rest));
             }
-            if let Some(stripped) = after.strip_prefix("hs") {
-                if stripped.is_empty() || stripped.starts_with([' ', ':']) {
-                    let consumed = lower.len() - stripped.len();
-                    let (year, rest) = skip_edition(&trimmed[consumed..]);
-                    return Some((StandardId::Hs, year, rest));
-                }
+            if let Some(stripped) = after.strip_prefix("hs")
+                && (stripped.is_empty() || stripped.starts_with([' ', ':']))
+            {
+                let consumed = lower.len() - stripped.len();
+                let (year, rest) = skip_edition(&trimmed[consumed..]);
+                return Some((StandardId::Hs, year, rest));
             }
         }
         for id in Self::ALL {
@@ -202,10 +202,11 @@ impl FromStr for StandardId {
         if folded.is_empty() {
             return Err(ModelError::UnknownStandard(s.to_string()));
         }
-        if let Some((id, year, rest)) = StandardId::split_prefix(folded) {
-            if rest.trim().is_empty() && (year.is_none() || year == id.edition()) {
-                return Ok(id);
-            }
+        if let Some((id, year, rest)) = StandardId::split_prefix(folded)
+            && rest.trim().is_empty()
+            && (year.is_none() || year == id.edition())
+        {
+            return Ok(id);
         }
         Err(ModelError::UnknownStandard(s.to_string()))
     }
