@@ -1,0 +1,955 @@
+//! From spreadsheet rows to unified-model records.
+//!
+//! A [`SheetMapper`] is planned once per sheet from its header (which column is which field,
+//! which scale each rating column uses, which date order) and then maps rows one by one. Every
+//! value is parsed here, at the edge: a record leaves this module typed, and a value that does
+//! not parse rejects its row with the cell's location and what was expected — it is never
+//! silently dropped. Columns no field claims go to the record's `extra` map under their header.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use imsbridge_mappings::{Dimension, Field, Mappings, Profile, Scale};
+use imsbridge_model::{
+    AiFlag, AiRiskCategory, AiRiskTier, ClauseRef, Conformity, Dates, Details, FindingType, HsLink,
+    ImplementationStatus, Provenance, Record, RecordId, RecordKind, RiskRating, ScaleValue,
+    StandardId, Status, Treatment,
+};
+
+use crate::dates::{DateOrder, infer_order, parse_date};
+use crate::{Cell, Header, Location, Row};
+
+/// How many rows a mapper looks at to detect scales and the date order of a sheet.
+pub const SAMPLE_ROWS: usize = 500;
+
+/// A problem with a place: a rejected row's reason or a warning.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issue {
+    pub location: Location,
+    pub message: String,
+}
+
+/// What became of one row.
+#[derive(Debug)]
+pub enum MappedRow {
+    /// Every cell empty: reported as a warning by the caller, not an error.
+    Blank,
+    Record {
+        record: Box<Record>,
+        warnings: Vec<Issue>,
+    },
+    Rejected {
+        reason: Issue,
+        warnings: Vec<Issue>,
+    },
+}
+
+/// Why a sheet cannot be mapped at all.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error(
+        "{location}: cannot tell what kind of register this sheet is from its headers ({headers}); pass --kind (risk, control, requirement_assessment, nonconformity, incident, audit_finding, document, objective, ai_system) or set `kind` in a profile"
+    )]
+    UnknownKind { location: Location, headers: String },
+    #[error("{location}: no column holds the {what}: expected a header such as {examples}")]
+    MissingColumn {
+        location: Location,
+        what: &'static str,
+        examples: &'static str,
+    },
+}
+
+/// Where a sheet comes from and how its records are named.
+#[derive(Debug, Clone)]
+pub struct SheetSource {
+    /// The file name as shown in locations (`risks.xlsx`).
+    pub file_name: String,
+    /// `None` for CSV files.
+    pub sheet: Option<String>,
+    /// The system name that, with the external id, makes each record's stable id.
+    pub system: String,
+    pub imported_at: DateTime<Utc>,
+}
+
+/// The scale that reads a rating column. A score column written in level words ("High") is
+/// read with a likelihood/impact word scale and stretched linearly onto the 1–25 score range,
+/// since registers often rate the overall risk with the same words as its parts.
+#[derive(Debug, Clone, Copy)]
+struct ChosenScale<'a> {
+    scale: &'a Scale,
+    level_as_score: bool,
+}
+
+impl ChosenScale<'_> {
+    fn read(&self, raw: &str) -> Option<(f64, f64)> {
+        let reading = self.scale.read(raw)?;
+        let normalised = if self.level_as_score {
+            let span = imsbridge_model::COMMON_MAX - imsbridge_model::COMMON_MIN;
+            1.0 + (reading.normalised - imsbridge_model::COMMON_MIN) * 24.0 / span
+        } else {
+            reading.normalised
+        };
+        Some((reading.value, normalised))
+    }
+}
+
+#[derive(Debug, Clone)]
+struct FieldColumn {
+    index: usize,
+    header: String,
+}
+
+/// The plan for one sheet.
+#[derive(Debug)]
+pub struct SheetMapper<'a> {
+    mappings: &'a Mappings,
+    source: SheetSource,
+    kind: RecordKind,
+    /// Field → the column holding it (the first column wins; later duplicates go to extra).
+    fields: BTreeMap<Field, FieldColumn>,
+    /// Columns no field claims: kept in `extra` under their header.
+    extra_columns: Vec<FieldColumn>,
+    header_row: u32,
+    column_count: usize,
+    scales: BTreeMap<Field, ChosenScale<'a>>,
+    date_order: DateOrder,
+    /// The standard a bare clause number belongs to, from the profile or the clause column's
+    /// header ("ISO 42001 Ref").
+    default_standard: Option<StandardId>,
+    warnings: Vec<Issue>,
+}
+
+impl<'a> SheetMapper<'a> {
+    /// Plans a sheet from its header and the first rows (`sample`, up to [`SAMPLE_ROWS`]).
+    pub fn plan(
+        mappings: &'a Mappings,
+        profile: &'a Profile,
+        source: SheetSource,
+        header: &Header,
+        kind: Option<RecordKind>,
+        sample: &[Row],
+    ) -> Result<SheetMapper<'a>, PlanError> {
+        let header_location = Location {
+            file: source.file_name.clone(),
+            sheet: source.sheet.clone(),
+            row: header.last_row,
+            column: None,
+        };
+        // First pass without a kind, to infer it; the second resolves kind-dependent aliases
+        // ("Severity" is impact on a risk sheet, severity on an incident sheet).
+        let untyped: Vec<Option<Field>> = header
+            .columns
+            .iter()
+            .map(|c| profile.match_header(&c.name, None))
+            .collect();
+        let kind = match kind.or(profile.kind()) {
+            Some(k) => k,
+            None => {
+                let found: Vec<Field> = untyped.iter().flatten().copied().collect();
+                profile
+                    .infer_kind(&found)
+                    .ok_or_else(|| PlanError::UnknownKind {
+                        location: header_location.clone(),
+                        headers: header
+                            .columns
+                            .iter()
+                            .map(|c| c.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    })?
+            }
+        };
+        let mut fields = BTreeMap::new();
+        let mut extra_columns = Vec::new();
+        for column in &header.columns {
+            let field_column = FieldColumn {
+                index: column.index,
+                header: column.name.clone(),
+            };
+            match profile.match_header(&column.name, Some(kind)) {
+                Some(field) if !fields.contains_key(&field) => {
+                    fields.insert(field, field_column);
+                }
+                _ => extra_columns.push(field_column),
+            }
+        }
+        if !fields.contains_key(&Field::Title)
+            && !fields.contains_key(&Field::Description)
+            && !fields.contains_key(&Field::Clauses)
+            && !fields.contains_key(&Field::ExternalId)
+        {
+            return Err(PlanError::MissingColumn {
+                location: header_location,
+                what: "record's title",
+                examples: "\"Title\", \"Risk\", \"Control\", \"Description\"",
+            });
+        }
+        let mut warnings = Vec::new();
+        if !fields.contains_key(&Field::ExternalId) && !is_keyed_by_clause(kind, &fields) {
+            warnings.push(Issue {
+                location: header_location.clone(),
+                message: "no ID column: records are identified by their row number, so inserting rows above \
+                          them will make a re-import see them as new records; add an ID column for stable ids"
+                    .to_string(),
+            });
+        }
+
+        let default_standard = profile.standard().or_else(|| {
+            fields
+                .get(&Field::Clauses)
+                .and_then(|c| standard_in_header(&c.header))
+                .or_else(|| {
+                    fields
+                        .get(&Field::ExternalId)
+                        .and_then(|c| standard_in_header(&c.header))
+                })
+        });
+
+        let mut scales = BTreeMap::new();
+        for (field, dimension) in rating_fields() {
+            let Some(column) = fields.get(&field) else {
+                continue;
+            };
+            let chosen = match profile.scale_for(dimension) {
+                Some(id) => mappings.scale(id).map(|scale| ChosenScale {
+                    scale,
+                    level_as_score: false,
+                }),
+                None => {
+                    let samples: Vec<String> = sample
+                        .iter()
+                        .filter_map(|r| r.cells.get(column.index))
+                        .map(cell_text)
+                        .collect();
+                    let samples: Vec<&str> = samples
+                        .iter()
+                        .map(|s| s.trim())
+                        .filter(|s| !s.is_empty() && !s.starts_with('#'))
+                        .collect();
+                    if samples.is_empty() {
+                        None
+                    } else {
+                        let direct =
+                            mappings
+                                .detect_scale(dimension, &samples)
+                                .map(|scale| ChosenScale {
+                                    scale,
+                                    level_as_score: false,
+                                });
+                        direct.or_else(|| {
+                            (dimension == Dimension::Score)
+                                .then(|| mappings.detect_scale(Dimension::Likelihood, &samples))
+                                .flatten()
+                                .map(|scale| ChosenScale {
+                                    scale,
+                                    level_as_score: true,
+                                })
+                        })
+                    }
+                }
+            };
+            match chosen {
+                Some(scale) => {
+                    scales.insert(field, scale);
+                }
+                None => warnings.push(Issue {
+                    location: Location { column: Some(column.index), ..header_location.clone() },
+                    message: format!(
+                        "no declared scale reads the values of column {:?} (first rows); its cells are kept \
+                         unrated in extra — declare the scale in a profile (scales = {{ {} = \"1-5\" }})",
+                        column.header,
+                        dimension.as_str()
+                    ),
+                }),
+            }
+        }
+
+        let date_order = match profile.date_order() {
+            Some(imsbridge_mappings::DateOrder::DayFirst) => DateOrder::DayFirst,
+            Some(imsbridge_mappings::DateOrder::MonthFirst) => DateOrder::MonthFirst,
+            None => {
+                let mut texts = Vec::new();
+                for field in date_fields() {
+                    if let Some(column) = fields.get(&field) {
+                        for row in sample {
+                            if let Some(Cell::Text(t)) = row.cells.get(column.index) {
+                                texts.push(t.clone());
+                            }
+                        }
+                    }
+                }
+                let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+                infer_order(&refs)
+            }
+        };
+
+        Ok(SheetMapper {
+            mappings,
+            source,
+            kind,
+            fields,
+            extra_columns,
+            header_row: header.last_row,
+            column_count: header.columns.len(),
+            scales,
+            date_order,
+            default_standard,
+            warnings,
+        })
+    }
+
+    pub fn kind(&self) -> RecordKind {
+        self.kind
+    }
+
+    /// Warnings about the sheet as a whole (missing id column, unknown scales).
+    pub fn warnings(&self) -> &[Issue] {
+        &self.warnings
+    }
+
+    /// The row of the header (its last row for two-row headers).
+    pub fn header_row(&self) -> u32 {
+        self.header_row
+    }
+
+    /// The location of a whole row of this sheet.
+    pub fn row_location(&self, row: u32) -> Location {
+        self.location(row, None)
+    }
+
+    fn location(&self, row: u32, column: Option<usize>) -> Location {
+        Location {
+            file: self.source.file_name.clone(),
+            sheet: self.source.sheet.clone(),
+            row,
+            column,
+        }
+    }
+
+    /// Maps one data row.
+    pub fn map_row(&self, row: &Row) -> MappedRow {
+        if row
+            .cells
+            .iter()
+            .all(|c| matches!(c, Cell::Empty) || matches!(c, Cell::Text(t) if t.trim().is_empty()))
+        {
+            return MappedRow::Blank;
+        }
+        let mut cx = RowContext {
+            mapper: self,
+            row,
+            warnings: Vec::new(),
+            unrated: Vec::new(),
+        };
+        match cx.build() {
+            Ok(record) => MappedRow::Record {
+                record: Box::new(record),
+                warnings: cx.warnings,
+            },
+            Err(reason) => MappedRow::Rejected {
+                reason,
+                warnings: cx.warnings,
+            },
+        }
+    }
+}
+
+/// Requirement assessments and SoA lines are naturally keyed by their clause.
+fn is_keyed_by_clause(kind: RecordKind, fields: &BTreeMap<Field, FieldColumn>) -> bool {
+    matches!(
+        kind,
+        RecordKind::RequirementAssessment | RecordKind::Control
+    ) && fields.contains_key(&Field::Clauses)
+}
+
+/// "ISO 42001 Ref" → ISO/IEC 42001; "Annex A Control" → none.
+fn standard_in_header(header: &str) -> Option<StandardId> {
+    let words: Vec<&str> = header
+        .split(|c: char| c.is_whitespace() || c == '/' || c == '(' || c == ')')
+        .collect();
+    words
+        .iter()
+        .enumerate()
+        .find_map(|(i, _)| StandardId::split_prefix(&words[i..].join(" ")).map(|(id, _, _)| id))
+}
+
+fn rating_fields() -> [(Field, Dimension); 9] {
+    [
+        (Field::Likelihood, Dimension::Likelihood),
+        (Field::Impact, Dimension::Impact),
+        (Field::Score, Dimension::Score),
+        (Field::InherentLikelihood, Dimension::Likelihood),
+        (Field::InherentImpact, Dimension::Impact),
+        (Field::InherentScore, Dimension::Score),
+        (Field::ResidualLikelihood, Dimension::Likelihood),
+        (Field::ResidualImpact, Dimension::Impact),
+        (Field::ResidualScore, Dimension::Score),
+    ]
+}
+
+fn date_fields() -> [Field; 5] {
+    [
+        Field::IdentifiedDate,
+        Field::DueDate,
+        Field::ClosedDate,
+        Field::ReviewedDate,
+        Field::NextReviewDate,
+    ]
+}
+
+/// A cell as text: whole numbers without ".0", dates as ISO dates.
+pub fn cell_text(cell: &Cell) -> String {
+    match cell {
+        Cell::Empty => String::new(),
+        Cell::Text(t) => t.clone(),
+        Cell::Number(n) => format_number(*n),
+        Cell::Bool(b) => if *b { "TRUE" } else { "FALSE" }.to_string(),
+        Cell::DateTime(dt) => {
+            if dt.time() == chrono::NaiveTime::MIN {
+                dt.date().to_string()
+            } else {
+                dt.to_string()
+            }
+        }
+        Cell::Error(e) => e.clone(),
+    }
+}
+
+fn format_number(n: f64) -> String {
+    if n.fract() == 0.0 && n.abs() < 1e15 {
+        format!("{}", n as i64)
+    } else {
+        format!("{n}")
+    }
+}
+
+/// The state of mapping one row; collects warnings as it goes.
+struct RowContext<'m, 'a> {
+    mapper: &'m SheetMapper<'a>,
+    row: &'m Row,
+    warnings: Vec<Issue>,
+    /// Rating cells no scale reads: (header, value), kept in `extra`.
+    unrated: Vec<(String, String)>,
+}
+
+impl RowContext<'_, '_> {
+    fn cell(&self, index: usize) -> &Cell {
+        self.row.cells.get(index).unwrap_or(&Cell::Empty)
+    }
+
+    fn loc(&self, column: usize) -> Location {
+        self.mapper.location(self.row.number, Some(column))
+    }
+
+    fn reject(&self, column: usize, message: String) -> Issue {
+        Issue {
+            location: self.loc(column),
+            message,
+        }
+    }
+
+    /// The text of a field's cell, `None` when empty. A formula error is a warning and reads as
+    /// empty; an over-long cell rejects the row (the reader turned it into an error cell).
+    fn text(&mut self, field: Field) -> Result<Option<String>, Issue> {
+        let Some(column) = self.mapper.fields.get(&field) else {
+            return Ok(None);
+        };
+        let index = column.index;
+        self.text_at(index)
+    }
+
+    fn text_at(&mut self, index: usize) -> Result<Option<String>, Issue> {
+        match self.cell(index) {
+            Cell::Error(e) if is_formula_error(e) => {
+                self.warnings.push(Issue {
+                    location: self.loc(index),
+                    message: format!("formula error {e}: the cell is read as empty"),
+                });
+                Ok(None)
+            }
+            Cell::Error(e) => Err(self.reject(index, e.clone())),
+            cell => {
+                let text = cell_text(cell);
+                let trimmed = text.trim();
+                Ok(if trimmed.is_empty() {
+                    None
+                } else {
+                    Some(trimmed.to_string())
+                })
+            }
+        }
+    }
+
+    fn parsed<T, E: std::fmt::Display>(
+        &mut self,
+        field: Field,
+        parse: impl Fn(&str) -> Result<T, E>,
+    ) -> Result<Option<T>, Issue> {
+        let Some(text) = self.text(field)? else {
+            return Ok(None);
+        };
+        let index = self
+            .mapper
+            .fields
+            .get(&field)
+            .map(|c| c.index)
+            .unwrap_or_default();
+        parse(&text)
+            .map(Some)
+            .map_err(|e| self.reject(index, e.to_string()))
+    }
+
+    fn date(&mut self, field: Field) -> Result<Option<NaiveDate>, Issue> {
+        let Some(column) = self.mapper.fields.get(&field) else {
+            return Ok(None);
+        };
+        let index = column.index;
+        let cell = self.cell(index).clone();
+        match &cell {
+            Cell::Empty => Ok(None),
+            Cell::Text(t) if t.trim().is_empty() => Ok(None),
+            Cell::Error(e) if is_formula_error(e) => {
+                self.warnings.push(Issue {
+                    location: self.loc(index),
+                    message: format!("formula error {e}: the date is read as empty"),
+                });
+                Ok(None)
+            }
+            _ => parse_date(&cell, self.mapper.date_order)
+                .map(Some)
+                .map_err(|e| {
+                    self.reject(
+                        index,
+                        format!("{} ({:?}): {e}", column.header, cell_text(&cell)),
+                    )
+                }),
+        }
+    }
+
+    fn rating(&mut self, field: Field) -> Result<Option<ScaleValue>, Issue> {
+        let Some(column) = self.mapper.fields.get(&field) else {
+            return Ok(None);
+        };
+        let index = column.index;
+        let Some(text) = self.text_at(index)? else {
+            return Ok(None);
+        };
+        let Some(chosen) = self.mapper.scales.get(&field) else {
+            // No scale reads this column (the sheet was warned about once): the value is kept
+            // as written in `extra` rather than guessed at.
+            self.unrated.push((column.header.clone(), text));
+            return Ok(None);
+        };
+        let scale = chosen.scale;
+        match chosen.read(&text) {
+            Some((value, normalised)) => Ok(Some(ScaleValue {
+                raw: text,
+                scale: scale.id().to_string(),
+                value,
+                normalised,
+            })),
+            None => Err(self.reject(
+                index,
+                format!(
+                    "{} {text:?} is not on the {} scale ({}) detected for this column; fix the value or declare the scale in a profile",
+                    column.header,
+                    scale.id(),
+                    scale.describe()
+                ),
+            )),
+        }
+    }
+
+    fn build(&mut self) -> Result<Record, Issue> {
+        let mapper = self.mapper;
+        let kind = mapper.kind;
+        let first_column = mapper
+            .fields
+            .values()
+            .map(|c| c.index)
+            .min()
+            .unwrap_or_default();
+
+        // Clauses first: assessments and SoA lines may take their id and title from them.
+        let row_standard = match self.text(Field::Standard)? {
+            Some(text) => {
+                let index = mapper
+                    .fields
+                    .get(&Field::Standard)
+                    .map(|c| c.index)
+                    .unwrap_or_default();
+                Some(
+                    text.parse::<StandardId>()
+                        .map_err(|e| self.reject(index, e.to_string()))?,
+                )
+            }
+            None => None,
+        };
+        let default_standard = row_standard.or(mapper.default_standard);
+        let mut clauses = Vec::new();
+        if let Some(text) = self.text(Field::Clauses)? {
+            let index = mapper
+                .fields
+                .get(&Field::Clauses)
+                .map(|c| c.index)
+                .unwrap_or_default();
+            clauses = self.clause_list(&text, default_standard, index)?;
+        }
+
+        let external_id = match mapper.fields.get(&Field::ExternalId) {
+            Some(column) => {
+                let index = column.index;
+                match self.text_at(index)? {
+                    Some(id) => id,
+                    None => {
+                        return Err(self.reject(
+                            index,
+                            format!("the {} cell is empty: every row needs an id so that re-imports update the same record", column.header),
+                        ));
+                    }
+                }
+            }
+            None if is_keyed_by_clause(kind, &mapper.fields) && !clauses.is_empty() => clauses
+                .iter()
+                .map(|c| format!("{}:{}", c.standard.key(), c.clause))
+                .collect::<Vec<_>>()
+                .join("+"),
+            None => format!("row {}", self.row.number),
+        };
+        // A SoA keyed by "Control ID" (A.5.7) references that control even without a clause column.
+        if clauses.is_empty()
+            && matches!(
+                kind,
+                RecordKind::Control | RecordKind::RequirementAssessment
+            )
+            && let Ok(c) = ClauseRef::parse(&external_id, default_standard)
+        {
+            clauses.push(c);
+        }
+
+        let description = self.text(Field::Description)?;
+        let title = match self.text(Field::Title)? {
+            Some(t) => t,
+            None => match (&description, clauses.first()) {
+                (Some(d), _) => first_line(d, 120),
+                (None, Some(c)) => match mapper.mappings.clause_title(c) {
+                    Some(title) => format!("{} {title}", c),
+                    None => c.to_string(),
+                },
+                (None, None) => {
+                    let index = mapper
+                        .fields
+                        .get(&Field::Title)
+                        .map(|c| c.index)
+                        .unwrap_or(first_column);
+                    return Err(
+                        self.reject(index, "the row has no title and no description".to_string())
+                    );
+                }
+            },
+        };
+
+        let mut hs: Vec<HsLink> = Vec::new();
+        for clause in &clauses {
+            match mapper.mappings.hs_links(clause) {
+                Ok(links) => hs.extend(links),
+                Err(e) => {
+                    let index = mapper
+                        .fields
+                        .get(&Field::Clauses)
+                        .or(mapper.fields.get(&Field::ExternalId))
+                        .map(|c| c.index)
+                        .unwrap_or(first_column);
+                    self.warnings.push(Issue {
+                        location: self.loc(index),
+                        message: e.to_string(),
+                    });
+                }
+            }
+        }
+        hs.sort();
+        hs.dedup();
+
+        let owner = self.text(Field::Owner)?;
+        let status = self.text(Field::Status)?.map(|s| Status::from_label(&s));
+        let dates = Dates {
+            identified: self.date(Field::IdentifiedDate)?,
+            due: self.date(Field::DueDate)?,
+            closed: self.date(Field::ClosedDate)?,
+            reviewed: self.date(Field::ReviewedDate)?,
+            next_review: self.date(Field::NextReviewDate)?,
+        };
+
+        let details = self.details(kind)?;
+        let ai = self.ai_flag(kind, &clauses)?;
+
+        let mut extra: BTreeMap<String, String> = self.unrated.drain(..).collect();
+        for column in &mapper.extra_columns {
+            if let Some(text) = self.text_at(column.index)? {
+                extra.insert(column.header.clone(), text);
+            }
+        }
+        // Cells beyond the header (a row longer than its header) are kept too.
+        for index in mapper.column_count..self.row.cells.len() {
+            if let Some(text) = self.text_at(index)? {
+                extra.insert(format!("Column {}", crate::column_letter(index)), text);
+            }
+        }
+
+        let id = RecordId::from_source(&mapper.source.system, kind, &external_id);
+        let mut record = Record {
+            id,
+            provenance: Provenance {
+                system: mapper.source.system.clone(),
+                connector: "spreadsheet".to_string(),
+                external_id,
+                location: mapper
+                    .location(self.row.number, Some(first_column))
+                    .to_string(),
+                imported_at: mapper.source.imported_at,
+                content_hash: String::new(),
+            },
+            title,
+            description,
+            owner,
+            status,
+            dates,
+            clauses,
+            hs,
+            ai,
+            details,
+            extra,
+        };
+        record.seal();
+        Ok(record)
+    }
+
+    fn clause_list(
+        &mut self,
+        text: &str,
+        default: Option<StandardId>,
+        index: usize,
+    ) -> Result<Vec<ClauseRef>, Issue> {
+        let mut refs = Vec::new();
+        let mut current = default;
+        for part in text.split([';', ',', '|', '\n', '\r']) {
+            let part = part.trim();
+            if part.is_empty() {
+                continue;
+            }
+            match ClauseRef::parse(part, current) {
+                Ok(r) => {
+                    current = Some(r.standard);
+                    if !refs.contains(&r) {
+                        refs.push(r);
+                    }
+                }
+                Err(e @ imsbridge_model::ModelError::UnsupportedEdition { .. }) => {
+                    return Err(self.reject(index, e.to_string()));
+                }
+                Err(_) if current.is_none() && looks_like_clause_number(part) => {
+                    return Err(self.reject(
+                        index,
+                        format!("clause {part:?} names no standard: write it as \"27001 {part}\" or set `standard` in a profile"),
+                    ));
+                }
+                Err(e) => {
+                    self.warnings.push(Issue {
+                        location: self.loc(index),
+                        message: format!("{e}; the text is kept in the record's clauses cell only"),
+                    });
+                }
+            }
+        }
+        Ok(refs)
+    }
+
+    fn details(&mut self, kind: RecordKind) -> Result<Details, Issue> {
+        Ok(match kind {
+            RecordKind::Risk => {
+                let plain = RiskRating {
+                    likelihood: self.rating(Field::Likelihood)?,
+                    impact: self.rating(Field::Impact)?,
+                    score: self.rating(Field::Score)?,
+                };
+                let inherent = RiskRating {
+                    likelihood: self.rating(Field::InherentLikelihood)?,
+                    impact: self.rating(Field::InherentImpact)?,
+                    score: self.rating(Field::InherentScore)?,
+                };
+                // Unqualified ratings are the inherent ones unless the sheet also has explicit
+                // inherent columns, in which case they describe the current (residual) state.
+                let (inherent, residual_default) = if inherent.is_empty() {
+                    (plain, RiskRating::default())
+                } else {
+                    (inherent, plain)
+                };
+                let residual = RiskRating {
+                    likelihood: self.rating(Field::ResidualLikelihood)?,
+                    impact: self.rating(Field::ResidualImpact)?,
+                    score: self.rating(Field::ResidualScore)?,
+                };
+                let residual = if residual.is_empty() {
+                    residual_default
+                } else {
+                    residual
+                };
+                Details::Risk(Box::new(imsbridge_model::RiskDetails {
+                    category: self.text(Field::Category)?,
+                    inherent,
+                    residual,
+                    treatment: self.parsed(Field::Treatment, Treatment::parse)?,
+                    treatment_plan: self.text(Field::TreatmentPlan)?,
+                }))
+            }
+            RecordKind::Control => Details::Control(imsbridge_model::ControlDetails {
+                applicable: self.parsed(Field::Applicable, parse_yes_no)?,
+                justification: self.text(Field::Justification)?,
+                implementation: self
+                    .parsed(Field::ImplementationStatus, ImplementationStatus::parse)?,
+                evidence: self.text(Field::Evidence)?,
+            }),
+            RecordKind::RequirementAssessment => {
+                Details::RequirementAssessment(imsbridge_model::RequirementAssessmentDetails {
+                    result: self
+                        .parsed(Field::Result, Conformity::parse)?
+                        .unwrap_or(Conformity::NotAssessed),
+                    evidence: self.text(Field::Evidence)?,
+                    assessor: self.text(Field::Assessor)?,
+                })
+            }
+            RecordKind::Nonconformity | RecordKind::CorrectiveAction => {
+                let nc = imsbridge_model::NonconformityDetails {
+                    source: self.text(Field::Source)?,
+                    severity: self.text(Field::Severity)?,
+                    root_cause: self.text(Field::RootCause)?,
+                    correction: self.text(Field::Correction)?,
+                    corrective_action: self.text(Field::CorrectiveAction)?,
+                    effectiveness: self.text(Field::Effectiveness)?,
+                };
+                if kind == RecordKind::Nonconformity {
+                    Details::Nonconformity(nc)
+                } else {
+                    Details::CorrectiveAction(nc)
+                }
+            }
+            RecordKind::Incident => Details::Incident(imsbridge_model::IncidentDetails {
+                severity: self.text(Field::Severity)?,
+                category: self.text(Field::Category)?,
+                affected: self.text(Field::Affected)?,
+                resolution: self.text(Field::Resolution)?,
+            }),
+            RecordKind::AuditFinding => {
+                Details::AuditFinding(imsbridge_model::AuditFindingDetails {
+                    finding_type: self.parsed(Field::FindingType, FindingType::parse)?,
+                    audit: self.text(Field::Audit)?,
+                    auditor: self.text(Field::Auditor)?,
+                    evidence: self.text(Field::Evidence)?,
+                })
+            }
+            RecordKind::Document => Details::Document(imsbridge_model::DocumentDetails {
+                document_type: self.text(Field::DocumentType)?,
+                version: self.text(Field::Version)?,
+                link: self.text(Field::Link)?,
+                approver: self.text(Field::Approver)?,
+            }),
+            RecordKind::Objective => Details::Objective(imsbridge_model::ObjectiveDetails {
+                target: self.text(Field::Target)?,
+                measure: self.text(Field::Measure)?,
+                progress: self.text(Field::Progress)?,
+            }),
+            RecordKind::AiSystem => Details::AiSystem(imsbridge_model::AiSystemDetails {
+                risk_tier: self.parsed(Field::RiskTier, AiRiskTier::parse)?,
+                purpose: self.text(Field::Purpose)?,
+                role: self.text(Field::Role)?,
+                lifecycle_stage: self.text(Field::LifecycleStage)?,
+                model_type: self.text(Field::ModelType)?,
+            }),
+        })
+    }
+
+    /// AI flag: an explicit yes/no column wins; otherwise AI categories, 42001 clause
+    /// references or an AI-system column mark the record, and the reason says which.
+    fn ai_flag(&mut self, kind: RecordKind, clauses: &[ClauseRef]) -> Result<AiFlag, Issue> {
+        let mut categories = Vec::new();
+        if let Some(text) = self.text(Field::AiCategory)? {
+            let (found, unknown) = AiRiskCategory::parse_list(&text);
+            categories = found;
+            if !unknown.is_empty() {
+                let index = self
+                    .mapper
+                    .fields
+                    .get(&Field::AiCategory)
+                    .map(|c| c.index)
+                    .unwrap_or_default();
+                self.warnings.push(Issue {
+                    location: self.loc(index),
+                    message: format!(
+                        "{} is not an AI risk category (ISO/IEC 42001 Annex C: accountability, ai_expertise, data_quality, environmental_impact, fairness, maintainability, privacy, robustness, safety, security, transparency); kept in the cell text only",
+                        unknown.join(", ")
+                    ),
+                });
+            }
+        }
+        let explicit = self.parsed(Field::AiFlag, parse_yes_no)?;
+        let (flagged, reason) = match explicit {
+            Some(flag) => (flag, Some("explicit AI column".to_string())),
+            None if kind == RecordKind::AiSystem => (true, Some("AI system inventory".to_string())),
+            None if !categories.is_empty() => (true, Some("AI risk category".to_string())),
+            None => match clauses.iter().find(|c| c.standard == StandardId::Iso42001) {
+                Some(c) => (true, Some(format!("references {c}"))),
+                None => (false, None),
+            },
+        };
+        Ok(AiFlag {
+            flagged,
+            categories,
+            reason,
+        })
+    }
+}
+
+fn is_formula_error(text: &str) -> bool {
+    matches!(
+        text,
+        "#REF!"
+            | "#N/A"
+            | "#NAME?"
+            | "#NULL!"
+            | "#NUM!"
+            | "#VALUE!"
+            | "#DIV/0!"
+            | "#GETTING_DATA"
+            | "#SPILL!"
+            | "#CALC!"
+    )
+}
+
+fn looks_like_clause_number(text: &str) -> bool {
+    let t = text.trim_start_matches(['A', 'a', '.']);
+    t.starts_with(|c: char| c.is_ascii_digit())
+}
+
+fn first_line(text: &str, max_chars: usize) -> String {
+    let line = text.lines().next().unwrap_or_default().trim();
+    if line.chars().count() <= max_chars {
+        line.to_string()
+    } else {
+        let cut: String = line.chars().take(max_chars).collect();
+        format!("{cut}…")
+    }
+}
+
+/// Yes/no cells in the spellings registers use.
+fn parse_yes_no(raw: &str) -> Result<bool, String> {
+    match imsbridge_model::normalise_word(raw).as_str() {
+        "yes" | "y" | "true" | "1" | "x" | "ja" | "oui" | "sí" | "si" | "applicable"
+        | "included" => Ok(true),
+        "no" | "n" | "false" | "0" | "nein" | "non" | "not applicable" | "n/a" | "excluded" => {
+            Ok(false)
+        }
+        _ => Err(format!(
+            "{raw:?} is not yes or no: expected Yes/No, Y/N, True/False, 1/0 or X"
+        )),
+    }
+}
