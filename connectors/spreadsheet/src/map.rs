@@ -69,6 +69,9 @@ pub struct SheetSource {
     /// The system name that, with the external id, makes each record's stable id.
     pub system: String,
     pub imported_at: DateTime<Utc>,
+    /// The standard bare clause numbers ("A.5.7", "9.2") belong to, when the user named one
+    /// (`--standard`); it wins over the profile's and over a standard named in a header.
+    pub standard: Option<StandardId>,
 }
 
 /// The scale that reads a rating column. A score column written in level words ("High") is
@@ -166,7 +169,10 @@ impl<'a> SheetMapper<'a> {
                 index: column.index,
                 header: column.name.clone(),
             };
-            match profile.match_header(&column.name, Some(kind)) {
+            let matched = profile
+                .match_header(&column.name, Some(kind))
+                .or_else(|| clause_column(&column.name));
+            match matched {
                 Some(field) if !fields.contains_key(&field) => {
                     fields.insert(field, field_column);
                 }
@@ -194,7 +200,7 @@ impl<'a> SheetMapper<'a> {
             });
         }
 
-        let default_standard = profile.standard().or_else(|| {
+        let default_standard = source.standard.or(profile.standard()).or_else(|| {
             fields
                 .get(&Field::Clauses)
                 .and_then(|c| standard_in_header(&c.header))
@@ -204,63 +210,94 @@ impl<'a> SheetMapper<'a> {
                         .and_then(|c| standard_in_header(&c.header))
                 })
         });
+        // A Statement of Applicability that writes its controls bare ("A.5.1") is, unless said
+        // otherwise, the ISO/IEC 27001 one: that is where the term and Annex A come from, and
+        // other standards' controls in the same sheet name their standard ("42001 A.6.2.2").
+        // Said once per sheet, so a 42001-only SoA is caught by whoever reads the warnings.
+        let bare_annex_ids = fields.get(&Field::ExternalId).is_some_and(|c| {
+            sample
+                .iter()
+                .filter_map(|r| r.cells.get(c.index))
+                .any(|cell| {
+                    let text = cell_text(cell);
+                    let text = text.trim();
+                    text.starts_with(['A', 'a'])
+                        && looks_like_clause_number(text)
+                        && StandardId::split_prefix(text).is_none()
+                })
+        });
+        let default_standard = match default_standard {
+            None if kind == RecordKind::Control && bare_annex_ids => {
+                warnings.push(Issue {
+                    location: header_location.clone(),
+                    message: "control numbers without a standard (\"A.5.1\") are read as ISO/IEC 27001:2022 Annex A; \
+                              import with --standard (or add a Standard column) if they belong to another standard"
+                        .to_string(),
+                });
+                Some(StandardId::Iso27001)
+            }
+            other => other,
+        };
 
+        // One scale per dimension and sheet: the inherent and residual columns of a register
+        // share its matrix, and a residual column whose values happen to stay below 4 must
+        // not be read as a 1–3 scale. Only when the pooled values fit no scale is each column
+        // tried on its own.
         let mut scales = BTreeMap::new();
-        for (field, dimension) in rating_fields() {
-            let Some(column) = fields.get(&field) else {
+        for dimension in [Dimension::Likelihood, Dimension::Impact, Dimension::Score] {
+            let columns: Vec<(Field, &FieldColumn)> = rating_fields()
+                .into_iter()
+                .filter(|(_, d)| *d == dimension)
+                .filter_map(|(f, _)| fields.get(&f).map(|c| (f, c)))
+                .collect();
+            if columns.is_empty() {
                 continue;
-            };
-            let chosen = match profile.scale_for(dimension) {
-                Some(id) => mappings.scale(id).map(|scale| ChosenScale {
-                    scale,
-                    level_as_score: false,
-                }),
-                None => {
-                    let samples: Vec<String> = sample
-                        .iter()
-                        .filter_map(|r| r.cells.get(column.index))
-                        .map(cell_text)
-                        .collect();
-                    let samples: Vec<&str> = samples
-                        .iter()
-                        .map(|s| s.trim())
-                        .filter(|s| !s.is_empty() && !s.starts_with('#'))
-                        .collect();
-                    if samples.is_empty() {
-                        None
-                    } else {
-                        let direct =
-                            mappings
-                                .detect_scale(dimension, &samples)
-                                .map(|scale| ChosenScale {
-                                    scale,
-                                    level_as_score: false,
-                                });
-                        direct.or_else(|| {
-                            (dimension == Dimension::Score)
-                                .then(|| mappings.detect_scale(Dimension::Likelihood, &samples))
-                                .flatten()
-                                .map(|scale| ChosenScale {
-                                    scale,
-                                    level_as_score: true,
-                                })
-                        })
+            }
+            if let Some(id) = profile.scale_for(dimension) {
+                if let Some(scale) = mappings.scale(id) {
+                    for (field, _) in &columns {
+                        scales.insert(
+                            *field,
+                            ChosenScale {
+                                scale,
+                                level_as_score: false,
+                            },
+                        );
                     }
                 }
+                continue;
+            }
+            let texts = |cols: &[&FieldColumn]| -> Vec<String> {
+                cols.iter()
+                    .flat_map(|c| sample.iter().filter_map(move |r| r.cells.get(c.index)))
+                    .map(cell_text)
+                    .map(|t| t.trim().to_string())
+                    .filter(|t| !t.is_empty() && !t.starts_with('#'))
+                    .collect()
             };
-            match chosen {
-                Some(scale) => {
-                    scales.insert(field, scale);
+            let all: Vec<&FieldColumn> = columns.iter().map(|(_, c)| *c).collect();
+            if let Some(chosen) = detect(mappings, dimension, &texts(&all)) {
+                for (field, _) in &columns {
+                    scales.insert(*field, chosen);
                 }
-                None => warnings.push(Issue {
-                    location: Location { column: Some(column.index), ..header_location.clone() },
-                    message: format!(
-                        "no declared scale reads the values of column {:?} (first rows); its cells are kept \
-                         unrated in extra — declare the scale in a profile (scales = {{ {} = \"1-5\" }})",
-                        column.header,
-                        dimension.as_str()
-                    ),
-                }),
+                continue;
+            }
+            for (field, column) in columns {
+                match detect(mappings, dimension, &texts(&[column])) {
+                    Some(chosen) => {
+                        scales.insert(field, chosen);
+                    }
+                    None if texts(&[column]).is_empty() => {}
+                    None => warnings.push(Issue {
+                        location: Location { column: Some(column.index), ..header_location.clone() },
+                        message: format!(
+                            "no declared scale reads the values of column {:?} (first rows); its cells are kept \
+                             unrated in extra — declare the scale in a profile (scales = {{ {} = \"1-5\" }})",
+                            column.header,
+                            dimension.as_str()
+                        ),
+                    }),
+                }
             }
         }
 
@@ -335,6 +372,25 @@ impl<'a> SheetMapper<'a> {
         {
             return MappedRow::Blank;
         }
+        // A CSV record with another field count than its header has lost its alignment (a
+        // stray delimiter, an unclosed quote): mapping its cells by position would put values
+        // in the wrong fields, so it is rejected. Workbook rows simply end at their last cell.
+        let is_csv = self.source.sheet.is_none();
+        let overflow_is_empty = row.cells.iter().skip(self.column_count).all(Cell::is_blank);
+        if is_csv && (row.cells.len() < self.column_count || !overflow_is_empty) {
+            return MappedRow::Rejected {
+                reason: Issue {
+                    location: self.row_location(row.number),
+                    message: format!(
+                        "this line has {} fields but the header has {} columns: a stray delimiter or quote? \
+                         The row was not imported",
+                        row.cells.len(),
+                        self.column_count
+                    ),
+                },
+                warnings: Vec::new(),
+            };
+        }
         let mut cx = RowContext {
             mapper: self,
             row,
@@ -354,12 +410,60 @@ impl<'a> SheetMapper<'a> {
     }
 }
 
+/// The scale that reads every sample, if any. A score column written in level words is read
+/// with the likelihood word scales (see [`ChosenScale`]).
+fn detect<'a>(
+    mappings: &'a Mappings,
+    dimension: Dimension,
+    samples: &[String],
+) -> Option<ChosenScale<'a>> {
+    if samples.is_empty() {
+        return None;
+    }
+    let refs: Vec<&str> = samples.iter().map(String::as_str).collect();
+    if let Some(scale) = mappings.detect_scale(dimension, &refs) {
+        return Some(ChosenScale {
+            scale,
+            level_as_score: false,
+        });
+    }
+    if dimension == Dimension::Score {
+        return mappings
+            .detect_scale(Dimension::Likelihood, &refs)
+            .map(|scale| ChosenScale {
+                scale,
+                level_as_score: true,
+            });
+    }
+    None
+}
+
 /// Requirement assessments and SoA lines are naturally keyed by their clause.
 fn is_keyed_by_clause(kind: RecordKind, fields: &BTreeMap<Field, FieldColumn>) -> bool {
     matches!(
         kind,
         RecordKind::RequirementAssessment | RecordKind::Control
     ) && fields.contains_key(&Field::Clauses)
+}
+
+/// A header that names a standard and a reference word ("ISO 42001 Ref", "27001 Clause",
+/// "ISO/IEC 42001 Control") is a clause column of that standard, whatever the alias list says.
+fn clause_column(header: &str) -> Option<Field> {
+    let folded = imsbridge_model::normalise_word(header);
+    let words = [
+        "ref",
+        "reference",
+        "clause",
+        "control",
+        "requirement",
+        "annex",
+        "section",
+        "mapping",
+    ];
+    let has_word = folded
+        .split(|c: char| !c.is_alphanumeric())
+        .any(|w| words.contains(&w));
+    (has_word && standard_in_header(header).is_some()).then_some(Field::Clauses)
 }
 
 /// "ISO 42001 Ref" → ISO/IEC 42001; "Annex A Control" → none.
@@ -622,9 +726,26 @@ impl RowContext<'_, '_> {
                 kind,
                 RecordKind::Control | RecordKind::RequirementAssessment
             )
-            && let Ok(c) = ClauseRef::parse(&external_id, default_standard)
         {
-            clauses.push(c);
+            match ClauseRef::parse(&external_id, default_standard) {
+                Ok(c) => clauses.push(c),
+                Err(_) if default_standard.is_none() && looks_like_clause_number(&external_id) => {
+                    let index = mapper
+                        .fields
+                        .get(&Field::ExternalId)
+                        .map(|c| c.index)
+                        .unwrap_or(first_column);
+                    self.warnings.push(Issue {
+                        location: self.loc(index),
+                        message: format!(
+                            "{external_id:?} looks like a clause or control number but names no standard, so the \
+                             record is not linked to any clause: write it as \"27001 {external_id}\", add a Standard \
+                             column, or import with --standard"
+                        ),
+                    });
+                }
+                Err(_) => {}
+            }
         }
 
         let description = self.text(Field::Description)?;

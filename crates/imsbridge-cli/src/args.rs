@@ -82,6 +82,9 @@ pub struct ImportArgs {
     /// Import only this sheet (case and surrounding spaces do not matter)
     #[arg(long, value_name = "NAME")]
     pub sheet: Option<String>,
+    /// The standard that clause numbers without one belong to ("A.5.7" → ISO/IEC 27001 A.5.7)
+    #[arg(long, value_name = "STANDARD")]
+    pub standard: Option<String>,
     /// Read, map and check everything, but write nothing
     #[arg(long)]
     pub dry_run: bool,

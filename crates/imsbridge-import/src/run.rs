@@ -25,6 +25,8 @@ pub struct ImportOptions {
     pub system: Option<String>,
     pub profile: Profile,
     pub sheet: Option<String>,
+    /// The standard bare clause numbers belong to.
+    pub standard: Option<imsbridge_model::StandardId>,
     pub dry_run: bool,
     /// Where the rejects CSV goes (the store's folder).
     pub rejects_dir: PathBuf,
@@ -38,6 +40,7 @@ impl ImportOptions {
             system: None,
             profile,
             sheet: None,
+            standard: None,
             dry_run: false,
             rejects_dir: rejects_dir.to_path_buf(),
             read: ReadOptions::default(),
@@ -169,6 +172,7 @@ impl<'o> ImportRun<'o> {
                 sheet: if is_csv { None } else { Some(sheet.clone()) },
                 system: system.clone(),
                 imported_at: self.imported_at,
+                standard: options.standard,
             };
             // An explicitly chosen or only sheet must be a register; among several sheets the
             // ones that are not are skipped and said so.

@@ -647,15 +647,47 @@ pub(crate) fn detect<'a>(
     if samples.is_empty() {
         return None;
     }
-    scales
+    // A banded (percentage/probability) scale reads almost any number, so it is a candidate
+    // only when the column looks like one: a % sign, a fraction between 0 and 1, or numbers
+    // beyond any level scale (above 10) that stay within 0–100. Otherwise "7" in a 1–5 column
+    // would be read as 7 % instead of being rejected.
+    let numbers: Vec<f64> = samples
+        .iter()
+        .filter_map(|x| x.parse::<f64>().ok())
+        .collect();
+    let looks_like_percent = samples.iter().any(|x| x.ends_with('%'))
+        || numbers.iter().any(|v| *v > 0.0 && *v < 1.0)
+        || (numbers.iter().any(|v| *v > 10.0) && numbers.iter().all(|v| (0.0..=100.0).contains(v)));
+    let candidates: Vec<&Scale> = scales
         .iter()
         .filter(|s| s.has_dimension(dimension))
-        .filter(|s| samples.iter().all(|x| s.read(x).is_some()))
-        .min_by(|a, b| {
-            let (sa, la) = a.specificity();
-            let (sb, lb) = b.specificity();
-            sa.total_cmp(&sb).then(la.cmp(&lb))
-        })
+        .filter(|s| s.bands.is_empty() || looks_like_percent)
+        .collect();
+    let by_specificity = |a: &&&Scale, b: &&&Scale| {
+        let (sa, la) = a.specificity();
+        let (sb, lb) = b.specificity();
+        sa.total_cmp(&sb).then(la.cmp(&lb))
+    };
+    let reads = |s: &Scale| samples.iter().filter(|x| s.read(x).is_some()).count();
+    if let Some(all) = candidates
+        .iter()
+        .filter(|s| reads(s) == samples.len())
+        .min_by(by_specificity)
+    {
+        return Some(*all);
+    }
+    // A typo or an out-of-range value among the sampled rows must not leave the whole column
+    // unrated: the scale that reads at least 80 % of the samples is taken, and the cells it
+    // cannot read are rejected row by row, each with its location.
+    let best = candidates.iter().map(|s| reads(s)).max()?;
+    if best * 5 < samples.len() * 4 {
+        return None;
+    }
+    candidates
+        .iter()
+        .filter(|s| reads(s) == best)
+        .min_by(by_specificity)
+        .copied()
 }
 
 #[cfg(test)]

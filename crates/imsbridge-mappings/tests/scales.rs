@@ -143,6 +143,21 @@ fn read_value_keeps_the_cell_and_scale() {
 }
 
 #[test]
+fn detection_tolerates_a_few_bad_values_and_never_reads_levels_as_percent() {
+    let m = mappings();
+    let detect = |d, samples: &[&str]| m.detect_scale(d, samples).map(|s| s.id().to_string());
+    use Dimension::*;
+    // "7" in a 1–5 column is an error to reject, not 7 %.
+    let column = ["1", "2", "3", "4", "5", "7", "2", "3", "4", "1"];
+    assert_eq!(detect(Likelihood, &column).as_deref(), Some("1-5"));
+    // One typo among the sampled rows does not leave the whole column unrated.
+    let column = ["Rare", "Likely", "banana", "Possible", "Unlikely", "Likely"];
+    assert_eq!(detect(Likelihood, &column).as_deref(), Some("1-5"));
+    // But a column mostly of unknown words is not rated at all.
+    assert_eq!(detect(Likelihood, &["foo", "bar", "Low"]), None);
+}
+
+#[test]
 fn detection_picks_the_most_specific_scale() {
     let m = mappings();
     let detect = |d, samples: &[&str]| m.detect_scale(d, samples).map(|s| s.id().to_string());

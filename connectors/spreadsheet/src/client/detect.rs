@@ -85,6 +85,16 @@ pub(super) fn detect(
         });
     }
     match extension.as_str() {
+        "csv" | "txt" | "tsv" | "tab" if head.is_empty() => Err(ReadError::not_a(
+            file_name,
+            Format::Csv,
+            "the file is empty (0 bytes); the export or download did not finish",
+        )),
+        "csv" | "txt" | "tsv" | "tab" if !looks_like_text(&head) => Err(ReadError::not_a(
+            file_name,
+            Format::Csv,
+            "it holds binary data, not text (NUL or control bytes in the first 8 KiB); export the register as CSV again",
+        )),
         "csv" | "txt" | "tsv" | "tab" => Ok(Detected {
             format: Format::Csv,
         }),

@@ -1,7 +1,7 @@
 use imsbridge_import::{ImportOptions, import_path};
 use imsbridge_mappings::Profile;
 
-use super::{CommandContext, parse_kind};
+use super::{CommandContext, parse_kind, parse_standard};
 use crate::args::{Format, ImportArgs};
 use crate::exit;
 use crate::output::{Table, print_json};
@@ -9,6 +9,7 @@ use crate::progress::DelayedProgress;
 
 pub fn run(cx: &CommandContext<'_>, args: &ImportArgs) -> anyhow::Result<u8> {
     let kind = args.kind.as_deref().map(parse_kind).transpose()?;
+    let standard = args.standard.as_deref().map(parse_standard).transpose()?;
     let mappings = cx.mappings()?;
     let mut profile = mappings.default_profile().clone();
     if let Some(path) = args.profile.as_deref().or(cx.config.profile.as_deref()) {
@@ -24,6 +25,7 @@ pub fn run(cx: &CommandContext<'_>, args: &ImportArgs) -> anyhow::Result<u8> {
     options.kind = kind;
     options.system = args.system.clone();
     options.sheet = args.sheet.clone();
+    options.standard = standard;
     options.dry_run = args.dry_run;
 
     let progress =

@@ -1,0 +1,366 @@
+//! Tests that need the store's insides: migrations step by step, and what SQLite itself
+//! counts as written.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use imsbridge_model::{ClauseRef, StandardId};
+use rusqlite::{Connection, params};
+
+use crate::error::Ctx;
+use crate::schema::{MIGRATIONS, SCHEMA_VERSION, migrate};
+use crate::{RecordFilter, Store, StoreError, UpsertOutcome};
+
+fn ctx(path: &std::path::Path) -> Ctx {
+    Ctx {
+        path: path.to_path_buf(),
+        busy_timeout: Duration::from_secs(1),
+    }
+}
+
+fn user_version(conn: &Connection) -> u32 {
+    conn.pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn there_is_more_than_one_migration_to_test() {
+    assert!(MIGRATIONS.len() >= 2);
+    assert_eq!(SCHEMA_VERSION as usize, MIGRATIONS.len());
+}
+
+#[test]
+fn a_version_1_store_with_data_is_upgraded_and_stays_usable() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("imsbridge.db");
+    let tagged = ai(with_clauses(
+        risk("R-1", "Biased model"),
+        &[
+            (StandardId::Iso42001, "6.1.2"),
+            (StandardId::Iso27001, "A.5.7"),
+        ],
+        &["6.1", "8.2"],
+    ));
+    let plain = risk("R-2", "Power cut");
+    let older = risk("R-1", "Model bias");
+
+    // A store as the first schema wrote it, with a run, two records and one old version.
+    {
+        let mut conn = Connection::open(&path).unwrap();
+        assert_eq!(migrate(&mut conn, &ctx(&path), 1).unwrap(), 1);
+        assert_eq!(user_version(&conn), 1);
+        conn.execute(
+            "INSERT INTO import_runs (source, system, connector, started_at, finished_at,
+                 inserted, updated)
+             VALUES ('risks.xlsx', 'risks.xlsx', 'spreadsheet', ?1, ?1, 2, 1)",
+            [crate::codec::timestamp(&at(1))],
+        )
+        .unwrap();
+        for r in [&tagged, &plain] {
+            conn.execute(
+                "INSERT INTO records (id, kind, system, external_id, content_hash, version, ai,
+                     title, json, first_imported_at, updated_at, last_run_id)
+                 VALUES (?1, 'risk', 'risks.xlsx', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, 1)",
+                params![
+                    r.id.0.as_bytes().as_slice(),
+                    r.provenance.external_id,
+                    r.provenance.content_hash,
+                    if r.id == tagged.id { 2 } else { 1 },
+                    r.ai.flagged,
+                    r.title,
+                    serde_json::to_string(r).unwrap(),
+                    crate::codec::timestamp(&at(1)),
+                ],
+            )
+            .unwrap();
+        }
+        conn.execute(
+            "INSERT INTO record_versions (record_id, version, content_hash, json, written_at,
+                 superseded_at, run_id, superseded_by_run_id)
+             VALUES (?1, 1, ?2, ?3, ?4, ?4, 1, 1)",
+            params![
+                tagged.id.0.as_bytes().as_slice(),
+                older.provenance.content_hash,
+                serde_json::to_string(&older).unwrap(),
+                crate::codec::timestamp(&at(1)),
+            ],
+        )
+        .unwrap();
+    }
+
+    let mut store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    // The filter tables of the new schema were filled from the records already there.
+    let clause = RecordFilter {
+        standard: Some(StandardId::Iso27001),
+        clause: Some("A.5.7".into()),
+        ..RecordFilter::default()
+    };
+    assert_eq!(store.records(&clause).unwrap(), vec![tagged.clone()]);
+    let hs = RecordFilter {
+        hs_clause: Some("8.2".into()),
+        ..RecordFilter::default()
+    };
+    assert_eq!(store.records(&hs).unwrap(), vec![tagged.clone()]);
+    let ai_only = RecordFilter {
+        ai_only: true,
+        ..RecordFilter::default()
+    };
+    assert_eq!(store.records(&ai_only).unwrap(), vec![tagged.clone()]);
+    assert_eq!(store.record_count().unwrap(), 2);
+    assert_eq!(store.record_versions(tagged.id).unwrap()[0].record, older);
+    assert_eq!(store.import_runs(5).unwrap()[0].inserted, 2);
+
+    // Imports carry on from the old data: unchanged stays unchanged, history grows.
+    let mut tx = store.begin_import(&start("risks.xlsx")).unwrap();
+    assert_eq!(tx.upsert(&plain).unwrap(), UpsertOutcome::Unchanged);
+    let newest = changed(&tagged, "Biased model, retrained", 2);
+    assert_eq!(tx.upsert(&newest).unwrap(), UpsertOutcome::Updated);
+    let run = tx.commit(&Default::default()).unwrap();
+    assert_eq!(run, 2);
+    let history = store.record_versions(tagged.id).unwrap();
+    assert_eq!(
+        history.iter().map(|v| v.version).collect::<Vec<_>>(),
+        vec![1, 2]
+    );
+    assert_eq!(history[1].record, tagged);
+    assert_eq!(store.record(tagged.id).unwrap(), Some(newest));
+}
+
+#[test]
+fn migrating_again_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("imsbridge.db");
+    let mut store = Store::open(&path).unwrap();
+    import(
+        &mut store,
+        &[with_clauses(
+            risk("R-1", "Drift"),
+            &[(StandardId::Iso42001, "6.1.2")],
+            &["6.1"],
+        )],
+    );
+    drop(store);
+    let before = dump(&path);
+
+    for _ in 0..3 {
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    }
+    let mut conn = Connection::open(&path).unwrap();
+    assert_eq!(
+        migrate(&mut conn, &ctx(&path), SCHEMA_VERSION).unwrap(),
+        SCHEMA_VERSION
+    );
+    // Not even a write transaction was needed.
+    assert_eq!(conn.total_changes(), 0);
+    drop(conn);
+    assert_eq!(dump(&path), before);
+}
+
+#[test]
+fn unchanged_upserts_make_no_change_in_sqlite() {
+    let mut store = Store::open_in_memory().unwrap();
+    let records: Vec<_> = (0..100)
+        .map(|i| {
+            with_clauses(
+                risk(&format!("R-{i}"), "Risk"),
+                &[(StandardId::Iso27001, "A.5.7")],
+                &["6.1"],
+            )
+        })
+        .collect();
+    import(&mut store, &records);
+
+    let mut tx = store.begin_import(&start("risks.xlsx")).unwrap();
+    let before = tx.conn.total_changes();
+    for r in &records {
+        assert_eq!(tx.upsert(r).unwrap(), UpsertOutcome::Unchanged);
+    }
+    assert_eq!(tx.conn.total_changes(), before);
+
+    // A new title: the record row and one version row; its clauses are the same, so their
+    // filter rows are left as they are.
+    tx.upsert(&changed(&records[7], "Risk, edited", 2)).unwrap();
+    assert_eq!(tx.conn.total_changes() - before, 2);
+    // New clauses: the clause rows are replaced, the HS row is not. The old row goes at
+    // once; the new ones are queued and written, in key order, at commit.
+    let mut moved = changed(&records[8], "Risk", 2);
+    moved.clauses = vec![
+        ClauseRef::new(StandardId::Iso27001, "A.5.8"),
+        ClauseRef::new(StandardId::Iso9001, "8.4"),
+    ];
+    moved.seal();
+    let before = tx.conn.total_changes();
+    tx.upsert(&moved).unwrap();
+    assert_eq!(tx.conn.total_changes() - before, 2 + 1);
+    tx.commit(&Default::default()).unwrap();
+    let by = |standard, clause: &str| RecordFilter {
+        standard: Some(standard),
+        clause: Some(clause.into()),
+        ..RecordFilter::default()
+    };
+    assert_eq!(
+        store.records(&by(StandardId::Iso9001, "8.4")).unwrap(),
+        vec![moved.clone()]
+    );
+    assert_eq!(
+        store
+            .records(&by(StandardId::Iso27001, "A.5.7"))
+            .unwrap()
+            .len(),
+        99
+    );
+    let hs = RecordFilter {
+        hs_clause: Some("6.1".into()),
+        ..RecordFilter::default()
+    };
+    assert_eq!(store.records(&hs).unwrap().len(), 100);
+}
+
+#[test]
+fn an_import_that_failed_halfway_cannot_be_committed() {
+    let mut store = Store::open_in_memory().unwrap();
+    let first = with_clauses(risk("R-1", "Fine"), &[(StandardId::Iso27001, "A.5.7")], &[]);
+    import(&mut store, std::slice::from_ref(&first));
+    // Break the store behind its back so that an update fails after its first statement
+    // (the copy into the history) has run.
+    store
+        .conn
+        .execute_batch("DROP TABLE record_clauses")
+        .unwrap();
+
+    let mut tx = store.begin_import(&start("risks.xlsx")).unwrap();
+    let mut moved = changed(&first, "Fine", 2);
+    moved.clauses.clear();
+    moved.seal();
+    assert!(matches!(
+        tx.upsert(&moved).unwrap_err(),
+        StoreError::Sqlite { .. }
+    ));
+    let err = tx.upsert(&risk("R-3", "After")).unwrap_err();
+    assert!(matches!(err, StoreError::ImportAborted { .. }), "{err:?}");
+    assert!(err.to_string().contains("nothing of it was saved"));
+    let err = tx.commit(&Default::default()).unwrap_err();
+    assert!(matches!(err, StoreError::ImportAborted { .. }), "{err:?}");
+
+    // The history row the failed update had already written is gone with the run.
+    assert!(store.record_versions(first.id).unwrap().is_empty());
+    assert_eq!(store.record(first.id).unwrap(), Some(first));
+    assert_eq!(store.import_runs(10).unwrap().len(), 1);
+}
+
+#[test]
+fn a_commit_that_fails_writing_queued_rows_saves_nothing() {
+    let mut store = Store::open_in_memory().unwrap();
+    store.conn.execute_batch("DROP TABLE record_hs").unwrap();
+    let mut tx = store.begin_import(&start("risks.xlsx")).unwrap();
+    let r = with_clauses(risk("R-1", "Queued"), &[], &["6.1"]);
+    assert_eq!(tx.upsert(&r).unwrap(), UpsertOutcome::Inserted);
+    let err = tx.commit(&Default::default()).unwrap_err();
+    assert!(matches!(err, StoreError::Sqlite { .. }), "{err:?}");
+    assert_eq!(store.record_count().unwrap(), 0);
+    assert!(store.import_runs(10).unwrap().is_empty());
+}
+
+#[test]
+fn a_record_written_twice_in_one_run_keeps_only_its_last_filter_rows() {
+    let mut store = Store::open_in_memory().unwrap();
+    let first = with_clauses(
+        risk("R-1", "Drift"),
+        &[(StandardId::Iso27001, "A.5.7")],
+        &["6.1"],
+    );
+    let mut second = changed(&first, "Drift", 2);
+    second.clauses = vec![ClauseRef::new(StandardId::Iso42001, "6.1.2")];
+    second.hs[0].clause = "8.2".into();
+    second.seal();
+    let mut tx = store.begin_import(&start("risks.xlsx")).unwrap();
+    assert_eq!(tx.upsert(&first).unwrap(), UpsertOutcome::Inserted);
+    assert_eq!(tx.upsert(&second).unwrap(), UpsertOutcome::Updated);
+    tx.commit(&Default::default()).unwrap();
+
+    let rows: Vec<(String, String)> = store
+        .conn
+        .prepare("SELECT standard, clause FROM record_clauses")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(rows, vec![("iso42001".to_string(), "6.1.2".to_string())]);
+    let hs: Vec<String> = store
+        .conn
+        .prepare("SELECT clause FROM record_hs")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(hs, vec!["8.2".to_string()]);
+}
+
+#[test]
+fn large_imports_write_queued_rows_in_batches() {
+    let mut store = Store::open_in_memory().unwrap();
+    let n = crate::import::FLUSH_ROWS / 2 + 10;
+    let records: Vec<_> = (0..n)
+        .map(|i| {
+            with_clauses(
+                risk(&format!("R-{i}"), "Risk"),
+                &[(StandardId::Iso27001, "A.5.7")],
+                &["6.1"],
+            )
+        })
+        .collect();
+    let mut tx = store.begin_import(&start("risks.xlsx")).unwrap();
+    for r in &records {
+        tx.upsert(r).unwrap();
+    }
+    // Two rows per record: the queue has been written once already, before commit.
+    let written: i64 = tx
+        .conn
+        .query_row("SELECT count(*) FROM record_clauses", [], |r| r.get(0))
+        .unwrap();
+    assert!(written > 0 && (written as usize) < n, "{written}");
+    tx.commit(&Default::default()).unwrap();
+    let filter = RecordFilter {
+        clause: Some("A.5".into()),
+        ..RecordFilter::default()
+    };
+    assert_eq!(store.records(&filter).unwrap().len(), n);
+}
+
+#[test]
+fn zz_tmp_plans() {
+    let store = Store::open_in_memory().unwrap();
+    for q in [
+        "DELETE FROM record_clauses WHERE (standard, clause, record_id) IN (
+                     SELECT json_extract(c.value, '$.standard'), json_extract(c.value, '$.clause'),
+                            r.id
+                     FROM records r, json_each(r.json, '$.clauses') c WHERE r.rowid = ?1)",
+        "SELECT r.id, r.json FROM records r WHERE 1 = 1 AND r.id IN (SELECT c.record_id FROM record_clauses c WHERE 1 = 1 AND c.standard IN ('hs','iso27001') AND c.clause >= ?2 AND c.clause < ?3) ORDER BY r.kind, r.system, r.external_id, r.rowid",
+        "SELECT r.id, r.json FROM records r WHERE 1 = 1 AND r.kind = ?1 AND r.ai = 1 ORDER BY r.kind, r.system, r.external_id, r.rowid",
+        "SELECT r.id, r.json FROM records r WHERE 1 = 1 AND r.system = ?1 ORDER BY r.kind, r.system, r.external_id, r.rowid",
+        "SELECT rowid, content_hash = ?2 FROM records WHERE id = ?1",
+    ] {
+        let mut stmt = store
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {q}"))
+            .unwrap();
+        let n = stmt.parameter_count();
+        let params: Vec<rusqlite::types::Value> =
+            (0..n).map(|_| rusqlite::types::Value::Null).collect();
+        let rows: Vec<String> = stmt
+            .query_map(rusqlite::params_from_iter(params), |r| {
+                r.get::<_, String>(3)
+            })
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        eprintln!("{q}\n  {rows:#?}");
+    }
+}
