@@ -47,26 +47,27 @@ fn perf() {
         t.elapsed()
     );
     let dir = tempfile::tempdir().unwrap();
-    let path = std::env::var("DB_PATH").map(std::path::PathBuf::from).unwrap_or(dir.path().join("perf.db"));
+    let path = std::env::var("DB_PATH")
+        .map(std::path::PathBuf::from)
+        .unwrap_or(dir.path().join("perf.db"));
     let existed = path.exists();
     let mut store = Store::open(&path).unwrap();
     if !existed {
-
-    let t = Instant::now();
-    let _c0 = cpu();
-    let c0 = _c0;
-    let mut tx = store.begin_import(&start("perf.csv")).unwrap();
-    for r in &records {
-        tx.upsert(r).unwrap();
+        let t = Instant::now();
+        let _c0 = cpu();
+        let c0 = _c0;
+        let mut tx = store.begin_import(&start("perf.csv")).unwrap();
+        for r in &records {
+            tx.upsert(r).unwrap();
+        }
+        tx.commit(&ImportRunSummary::default()).unwrap();
+        let e = t.elapsed();
+        eprintln!(
+            "insert: {e:?} = {:.0}/s wall, {:.0}/s cpu",
+            n as f64 / e.as_secs_f64(),
+            n as f64 / (cpu() - c0)
+        );
     }
-    tx.commit(&ImportRunSummary::default()).unwrap();
-    let e = t.elapsed();
-    eprintln!(
-        "insert: {e:?} = {:.0}/s wall, {:.0}/s cpu",
-        n as f64 / e.as_secs_f64(),
-        n as f64 / (cpu() - c0)
-    );
-
     if std::env::var("ONLY_INSERT").is_ok() {
         return;
     }

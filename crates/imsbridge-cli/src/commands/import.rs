@@ -15,6 +15,12 @@ pub fn run(cx: &CommandContext<'_>, args: &ImportArgs) -> anyhow::Result<u8> {
     if let Some(path) = args.profile.as_deref().or(cx.config.profile.as_deref()) {
         profile = profile.merged_with(&Profile::load(path)?);
     }
+    // A profile naming a scale that does not exist is an error now, not a surprise per row.
+    mappings.check_profile(&profile)?;
+    let sheet = args
+        .sheet
+        .clone()
+        .or_else(|| profile.sheet().map(str::to_string));
     let store_path = cx.store_path();
     let mut store = cx.open_store()?;
     let rejects_dir = store_path
@@ -24,7 +30,7 @@ pub fn run(cx: &CommandContext<'_>, args: &ImportArgs) -> anyhow::Result<u8> {
     let mut options = ImportOptions::new(profile, rejects_dir);
     options.kind = kind;
     options.system = args.system.clone();
-    options.sheet = args.sheet.clone();
+    options.sheet = sheet;
     options.standard = standard;
     options.dry_run = args.dry_run;
 
