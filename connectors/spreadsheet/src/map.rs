@@ -1074,3 +1074,347 @@ fn parse_yes_no(raw: &str) -> Result<bool, String> {
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Column;
+    use imsbridge_model::{Relationship, TreatmentOption};
+
+    fn header(names: &[&str]) -> Header {
+        Header {
+            first_row: 3,
+            last_row: 3,
+            columns: names
+                .iter()
+                .enumerate()
+                .map(|(index, name)| Column {
+                    index,
+                    letter: crate::column_letter(index),
+                    name: name.to_string(),
+                })
+                .collect(),
+        }
+    }
+
+    fn row(number: u32, cells: &[&str]) -> Row {
+        Row {
+            number,
+            cells: cells
+                .iter()
+                .map(|c| {
+                    if c.is_empty() {
+                        Cell::Empty
+                    } else {
+                        Cell::Text(c.to_string())
+                    }
+                })
+                .collect(),
+        }
+    }
+
+    fn source(sheet: Option<&str>) -> SheetSource {
+        SheetSource {
+            file_name: "reg.xlsx".into(),
+            sheet: sheet.map(str::to_string),
+            system: "reg".into(),
+            imported_at: DateTime::<Utc>::from_timestamp(0, 0).unwrap_or_default(),
+            standard: None,
+        }
+    }
+
+    const RISK_HEADER: [&str; 9] = [
+        "Risk ID",
+        "Risk Title",
+        "Clause",
+        "Inherent Likelihood",
+        "Inherent Impact",
+        "Residual Likelihood",
+        "Residual Impact",
+        "Treatment",
+        "Due Date",
+    ];
+
+    fn risk_rows() -> Vec<Row> {
+        vec![
+            row(
+                4,
+                &[
+                    "R-1",
+                    "Model drift",
+                    "42001 6.1.2; A.6.2.4",
+                    "5",
+                    "4",
+                    "2",
+                    "3",
+                    "Mitigate",
+                    "2026-03-31",
+                ],
+            ),
+            row(
+                5,
+                &[
+                    "R-2",
+                    "Phishing",
+                    "27001 A.6.3",
+                    "4",
+                    "4",
+                    "1",
+                    "2",
+                    "Accept",
+                    "31.12.2026",
+                ],
+            ),
+        ]
+    }
+
+    fn record(mapped: MappedRow) -> Record {
+        match mapped {
+            MappedRow::Record { record, .. } => *record,
+            other => panic!("expected a record, got {other:?}"),
+        }
+    }
+
+    fn rejection(mapped: MappedRow) -> Issue {
+        match mapped {
+            MappedRow::Rejected { reason, .. } => reason,
+            other => panic!("expected a rejection, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn maps_a_risk_row_with_shared_scales_clauses_and_ai_flag() {
+        let m = Mappings::embedded().unwrap();
+        let rows = risk_rows();
+        let mapper = SheetMapper::plan(
+            &m,
+            m.default_profile(),
+            source(Some("Risks")),
+            &header(&RISK_HEADER),
+            None,
+            &rows,
+        )
+        .unwrap();
+        assert_eq!(mapper.kind(), RecordKind::Risk);
+        let r = record(mapper.map_row(&rows[0]));
+        assert_eq!(r.provenance.external_id, "R-1");
+        assert_eq!(r.provenance.location, "reg.xlsx!Risks!A4");
+        assert_eq!(r.id, RecordId::from_source("reg", RecordKind::Risk, "R-1"));
+        let Details::Risk(risk) = &r.details else {
+            panic!("not a risk")
+        };
+        // The residual columns only hold 1–3 but share the 1–5 scale of the inherent ones.
+        let residual = risk.residual.likelihood.as_ref().unwrap();
+        assert_eq!(
+            (residual.scale.as_str(), residual.value, residual.normalised),
+            ("1-5", 2.0, 2.0)
+        );
+        assert_eq!(risk.inherent.normalised_score(), Some(20.0));
+        assert_eq!(
+            risk.treatment.as_ref().map(|t| t.option),
+            Some(TreatmentOption::Modify)
+        );
+        assert_eq!(r.dates.due, NaiveDate::from_ymd_opt(2026, 3, 31));
+        assert_eq!(
+            r.clauses,
+            vec![
+                ClauseRef::new(StandardId::Iso42001, "6.1.2"),
+                ClauseRef::new(StandardId::Iso42001, "A.6.2.4")
+            ]
+        );
+        assert!(
+            r.hs.iter()
+                .all(|l| l.clause == "6.1" && l.relationship == Relationship::Intersects)
+        );
+        assert!(
+            r.ai.flagged,
+            "a 42001 reference flags the risk as AI-related"
+        );
+        assert_eq!(r.provenance.content_hash, r.compute_content_hash());
+
+        let r2 = record(mapper.map_row(&rows[1]));
+        assert!(!r2.ai.flagged);
+        assert_eq!(
+            r2.dates.due,
+            NaiveDate::from_ymd_opt(2026, 12, 31),
+            "dotted dates are day-first"
+        );
+    }
+
+    #[test]
+    fn rejects_bad_values_naming_the_cell() {
+        let m = Mappings::embedded().unwrap();
+        let rows = risk_rows();
+        let mapper = SheetMapper::plan(
+            &m,
+            m.default_profile(),
+            source(Some("Risks")),
+            &header(&RISK_HEADER),
+            None,
+            &rows,
+        )
+        .unwrap();
+        let cases = [
+            (
+                vec!["R-3", "x", "", "9", "1", "", "", "", ""],
+                "reg.xlsx!Risks!D6",
+                "scale",
+            ),
+            (
+                vec!["R-3", "x", "", "1", "1", "", "", "ignore", ""],
+                "reg.xlsx!Risks!H6",
+                "treatment",
+            ),
+            (
+                vec!["R-3", "x", "", "1", "1", "", "", "", "32.13.2026"],
+                "reg.xlsx!Risks!I6",
+                "32.13.2026",
+            ),
+            (
+                vec!["", "x", "", "1", "1", "", "", "", ""],
+                "reg.xlsx!Risks!A6",
+                "empty",
+            ),
+            (
+                vec![
+                    "R-3",
+                    "x",
+                    "ISO/IEC 27001:2013 A.9.2",
+                    "1",
+                    "1",
+                    "",
+                    "",
+                    "",
+                    "",
+                ],
+                "reg.xlsx!Risks!C6",
+                "2013",
+            ),
+        ];
+        for (cells, location, fragment) in cases {
+            let issue = rejection(mapper.map_row(&row(6, &cells)));
+            assert_eq!(issue.location.to_string(), location, "{cells:?}");
+            assert!(
+                issue.message.contains(fragment),
+                "{}: {}",
+                fragment,
+                issue.message
+            );
+        }
+    }
+
+    #[test]
+    fn keeps_unmapped_columns_and_formula_errors_as_warnings() {
+        let m = Mappings::embedded().unwrap();
+        let names = ["Ref", "Title", "Likelihood", "Impact", "Comment"];
+        let rows = vec![row(4, &["R-1", "Outage", "3", "2", "see minutes"])];
+        let mapper = SheetMapper::plan(
+            &m,
+            m.default_profile(),
+            source(Some("S")),
+            &header(&names),
+            None,
+            &rows,
+        )
+        .unwrap();
+        let r = record(mapper.map_row(&rows[0]));
+        assert_eq!(
+            r.extra.get("Comment").map(String::as_str),
+            Some("see minutes")
+        );
+        let mut with_error = row(5, &["R-2", "Flood", "3", "2", ""]);
+        with_error.cells[3] = Cell::Error("#REF!".into());
+        match mapper.map_row(&with_error) {
+            MappedRow::Record { record, warnings } => {
+                let Details::Risk(risk) = &record.details else {
+                    panic!()
+                };
+                assert!(risk.inherent.impact.is_none());
+                assert_eq!(warnings[0].location.to_string(), "reg.xlsx!S!D5");
+                assert!(warnings[0].message.contains("#REF!"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn soa_and_assessment_sheets_are_keyed_by_their_clause() {
+        let m = Mappings::embedded().unwrap();
+        let names = ["Standard", "Clause", "Result", "Evidence"];
+        let rows = vec![row(
+            2,
+            &[
+                "ISO 9001:2015",
+                "10.3",
+                "Partially conforming",
+                "KPI review",
+            ],
+        )];
+        let mapper = SheetMapper::plan(
+            &m,
+            m.default_profile(),
+            source(Some("Assessment")),
+            &header(&names),
+            None,
+            &rows,
+        )
+        .unwrap();
+        assert_eq!(mapper.kind(), RecordKind::RequirementAssessment);
+        let r = record(mapper.map_row(&rows[0]));
+        assert_eq!(r.provenance.external_id, "iso9001:10.3");
+        assert_eq!(r.title, "ISO 9001:2015 10.3 Continual improvement");
+        assert!(r.hs.iter().any(|l| l.clause == "10.1"));
+        let Details::RequirementAssessment(a) = &r.details else {
+            panic!()
+        };
+        assert_eq!(a.result, Conformity::PartiallyConforming);
+    }
+
+    #[test]
+    fn a_sheet_of_unknown_kind_is_refused_with_its_headers() {
+        let m = Mappings::embedded().unwrap();
+        let names = ["Name", "Phone", "Room"];
+        let err = SheetMapper::plan(
+            &m,
+            m.default_profile(),
+            source(Some("Staff")),
+            &header(&names),
+            None,
+            &[],
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("reg.xlsx!Staff") && text.contains("--kind"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn csv_lines_with_another_field_count_are_rejected() {
+        let m = Mappings::embedded().unwrap();
+        let names = ["ID", "Title", "Likelihood", "Impact"];
+        let rows = vec![row(2, &["R-1", "Outage", "3", "2"])];
+        let mapper = SheetMapper::plan(
+            &m,
+            m.default_profile(),
+            source(None),
+            &header(&names),
+            None,
+            &rows,
+        )
+        .unwrap();
+        let issue = rejection(mapper.map_row(&row(3, &["R-2;Flood;3;2"])));
+        assert_eq!(issue.location.to_string(), "reg.xlsx!3");
+        assert!(
+            issue.message.contains("1 fields but the header has 4"),
+            "{}",
+            issue.message
+        );
+        // Trailing empty fields (a trailing delimiter) are harmless.
+        assert!(matches!(
+            mapper.map_row(&row(4, &["R-3", "Fire", "1", "1", ""])),
+            MappedRow::Record { .. }
+        ));
+    }
+}

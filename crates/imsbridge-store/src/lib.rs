@@ -37,13 +37,19 @@
 //! record.seal();
 //!
 //! // One transaction per imported file: all of it lands, or none.
-//! let mut import = store.begin_import(&ImportRunStart::new("risks.csv", "risks.csv", "spreadsheet"))?;
+//! let run = ImportRunStart::new("risks.csv", "risks.csv", "spreadsheet");
+//! let mut import = store.begin_import(&run)?;
 //! assert_eq!(import.upsert(&record)?, UpsertOutcome::Inserted);
+//! // The same content again writes nothing.
 //! assert_eq!(import.upsert(&record)?, UpsertOutcome::Unchanged);
 //! let run = import.commit(&ImportRunSummary::default())?;
 //!
-//! let filter = RecordFilter { standard: Some(StandardId::Iso42001), ai_only: true, ..RecordFilter::default() };
-//! assert_eq!(store.records(&filter)?, vec![record]);
+//! let ai_risks_on_42001 = RecordFilter {
+//!     standard: Some(StandardId::Iso42001),
+//!     ai_only: true,
+//!     ..RecordFilter::default()
+//! };
+//! assert_eq!(store.records(&ai_risks_on_42001)?, vec![record]);
 //! assert_eq!(store.import_runs(1)?[0].id, run);
 //! # Ok(())
 //! # }

@@ -334,33 +334,68 @@ fn large_imports_write_queued_rows_in_batches() {
     assert_eq!(store.records(&filter).unwrap().len(), n);
 }
 
+/// The query plans of the statements an import runs per record and of the filters: each
+/// must seek in an index, never scan a table.
 #[test]
-fn zz_tmp_plans() {
+fn hot_statements_and_filters_seek_in_their_indexes() {
     let store = Store::open_in_memory().unwrap();
-    for q in [
-        "DELETE FROM record_clauses WHERE (standard, clause, record_id) IN (
-                     SELECT json_extract(c.value, '$.standard'), json_extract(c.value, '$.clause'),
-                            r.id
-                     FROM records r, json_each(r.json, '$.clauses') c WHERE r.rowid = ?1)",
-        "SELECT r.id, r.json FROM records r WHERE 1 = 1 AND r.id IN (SELECT c.record_id FROM record_clauses c WHERE 1 = 1 AND c.standard IN ('hs','iso27001') AND c.clause >= ?2 AND c.clause < ?3) ORDER BY r.kind, r.system, r.external_id, r.rowid",
-        "SELECT r.id, r.json FROM records r WHERE 1 = 1 AND r.kind = ?1 AND r.ai = 1 ORDER BY r.kind, r.system, r.external_id, r.rowid",
-        "SELECT r.id, r.json FROM records r WHERE 1 = 1 AND r.system = ?1 ORDER BY r.kind, r.system, r.external_id, r.rowid",
-        "SELECT rowid, content_hash = ?2 FROM records WHERE id = ?1",
-    ] {
+    let plan = |sql: &str| -> String {
         let mut stmt = store
             .conn
-            .prepare(&format!("EXPLAIN QUERY PLAN {q}"))
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
             .unwrap();
-        let n = stmt.parameter_count();
-        let params: Vec<rusqlite::types::Value> =
-            (0..n).map(|_| rusqlite::types::Value::Null).collect();
+        let nulls = vec![rusqlite::types::Value::Null; stmt.parameter_count()];
         let rows: Vec<String> = stmt
-            .query_map(rusqlite::params_from_iter(params), |r| {
-                r.get::<_, String>(3)
-            })
+            .query_map(rusqlite::params_from_iter(nulls), |r| r.get(3))
             .unwrap()
-            .map(|r| r.unwrap())
-            .collect();
-        eprintln!("{q}\n  {rows:#?}");
-    }
+            .collect::<Result<_, _>>()
+            .unwrap();
+        rows.join("; ")
+    };
+    let lookup = plan(crate::import::LOOKUP_SQL);
+    assert!(
+        lookup.contains("SEARCH records USING INDEX sqlite_autoindex_records_1 (id=?)"),
+        "{lookup}"
+    );
+    let delete = plan(crate::import::DELETE_CLAUSES_SQL);
+    assert!(
+        delete.contains(
+            "SEARCH record_clauses USING PRIMARY KEY (standard=? AND clause=? AND record_id=?)"
+        ),
+        "{delete}"
+    );
+    let delete = plan(crate::import::DELETE_HS_SQL);
+    assert!(
+        delete.contains("SEARCH record_hs USING PRIMARY KEY (clause=? AND record_id=?)"),
+        "{delete}"
+    );
+
+    let filter = |f: RecordFilter| plan(&crate::store::filter_sql(&f).0);
+    let by_clause = filter(RecordFilter {
+        clause: Some("6.1".into()),
+        ..RecordFilter::default()
+    });
+    assert!(
+        by_clause.contains("SEARCH c USING PRIMARY KEY (standard=? AND clause>? AND clause<?)"),
+        "{by_clause}"
+    );
+    let by_hs = filter(RecordFilter {
+        hs_clause: Some("9.2".into()),
+        ..RecordFilter::default()
+    });
+    assert!(
+        by_hs.contains("SEARCH h USING PRIMARY KEY (clause>? AND clause<?)"),
+        "{by_hs}"
+    );
+    let ai = filter(RecordFilter {
+        ai_only: true,
+        ..RecordFilter::default()
+    });
+    assert!(ai.contains("records_ai"), "{ai}");
+    let kind = filter(RecordFilter {
+        kind: Some(imsbridge_model::RecordKind::Risk),
+        ..RecordFilter::default()
+    });
+    // Already in listing order: no sort.
+    assert_eq!(kind, "SEARCH r USING INDEX records_by_kind (kind=?)");
 }

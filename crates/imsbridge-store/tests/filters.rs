@@ -1,4 +1,6 @@
 //! Reading records back: filters, order and counts.
+// The helpers here are outside #[test] functions; a panic in them is a failed test too.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 
@@ -17,7 +19,7 @@ fn ids(store: &Store, filter: RecordFilter) -> Vec<String> {
 
 fn fixture() -> Store {
     let mut store = Store::open_in_memory().unwrap();
-    let records = vec![
+    let records = [
         ai(with_clauses(
             record("erm", RecordKind::Risk, "R-2", "Biased model"),
             &[

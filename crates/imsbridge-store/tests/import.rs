@@ -1,4 +1,6 @@
 //! Import transactions: outcomes, history, atomicity and dry runs.
+// The helpers here are outside #[test] functions; a panic in them is a failed test too.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

@@ -1,4 +1,6 @@
 //! Opening stores: creation, refusals with clear messages, and two handles on one file.
+// The helpers here are outside #[test] functions; a panic in them is a failed test too.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 
@@ -26,6 +28,10 @@ fn creates_a_store_in_wal_mode_and_reopens_it() {
         .pragma_query_value(None, "journal_mode", |r| r.get(0))
         .unwrap();
     assert_eq!(mode, "wal");
+    let page_size: i64 = conn
+        .pragma_query_value(None, "page_size", |r| r.get(0))
+        .unwrap();
+    assert_eq!(page_size, 8192);
     drop(conn);
 
     let store = Store::open(&path).unwrap();

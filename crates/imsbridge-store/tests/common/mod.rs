@@ -1,5 +1,6 @@
 //! Records and store inspection shared by the integration tests.
-#![allow(dead_code)]
+// Test helpers: a failure here is a failed test, so unwrapping is the point.
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
 use std::path::Path;
