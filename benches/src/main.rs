@@ -14,7 +14,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use calamine::{Reader, Xlsx, open_workbook};
+use calamine::{DataType, Reader, Xlsx, open_workbook};
 use imsbridge_e2e::registers::{RISK_HEADER, generate_risk_rows, write_register_csv};
 use imsbridge_import::{ImportOptions, import_path};
 use imsbridge_mappings::Mappings;
@@ -137,7 +137,7 @@ fn remove_store(store: &Path) {
 fn write_xlsx(path: &Path, rows: usize) -> anyhow::Result<()> {
     let mut workbook = rust_xlsxwriter::Workbook::new();
     // Constant-memory mode writes rows straight to a temporary file: 200k rows in a few MB.
-    let sheet = workbook.add_worksheet_with_constant_memory();
+    let sheet = workbook.add_worksheet_with_constant_memory()?;
     sheet.set_name("Risks")?;
     for (c, h) in RISK_HEADER.iter().enumerate() {
         sheet.write_string(0, u16::try_from(c)?, *h)?;

@@ -349,6 +349,16 @@ impl<'a> SheetMapper<'a> {
         self.header_row
     }
 
+    /// The cell holding a row's id (its first mapped cell when the sheet has no id column).
+    pub fn id_location(&self, row: u32) -> Location {
+        let column = self
+            .fields
+            .get(&Field::ExternalId)
+            .map(|c| c.index)
+            .or_else(|| self.fields.values().map(|c| c.index).min());
+        self.location(row, column)
+    }
+
     /// The location of a whole row of this sheet.
     pub fn row_location(&self, row: u32) -> Location {
         self.location(row, None)

@@ -210,9 +210,9 @@ impl<'o> ImportRun<'o> {
         Ok(())
     }
 
-    /// Reads one sheet on a second thread while this one maps and stores its rows: the two
-    /// halves of an import take about the same time, so on two cores this nearly halves it.
-    /// The channel is bounded, so memory stays bounded whatever the sheet's size.
+    /// Imports one sheet through three stages on their own threads — read, map, store —
+    /// connected by bounded channels, so the stages overlap on two cores and memory stays
+    /// bounded whatever the sheet's size.
     fn import_sheet(
         &mut self,
         tx: &mut ImportTx<'_>,
@@ -232,6 +232,16 @@ impl<'o> ImportRun<'o> {
         self.sheet_names.push(label.clone());
 
         let (sender, receiver) = std::sync::mpsc::sync_channel::<Event>(CHANNEL_BATCHES);
+        let (mapped_sender, mapped_receiver) =
+            std::sync::mpsc::sync_channel::<Mapped>(CHANNEL_BATCHES);
+        let kind = options.kind;
+        let source_ref = &source;
+        // The duplicate check runs in the mapping stage, where the row's cells still are (for
+        // the rejects file); the map of ids seen spans every sheet and file of the run.
+        let mut seen = std::mem::take(&mut self.seen);
+        let seen_ref = &mut seen;
+        let sheet_names = self.sheet_names.clone();
+        let sheet_names_ref = &sheet_names;
         let read_result = std::thread::scope(|scope| {
             let reader = scope.spawn(move || {
                 let score = |cells: &[String]| {
@@ -241,7 +251,7 @@ impl<'o> ImportRun<'o> {
                 let mut batch = Vec::with_capacity(BATCH_ROWS);
                 let header_sender = sender.clone();
                 let mut on_header = |h: &Header| -> Result<(), ReadError> {
-                    // A closed channel means the consumer stopped on an error; it reports that.
+                    // A closed channel means a later stage stopped on an error; it reports that.
                     let _ = header_sender.send(Event::Header(h.clone()));
                     Ok(())
                 };
@@ -261,53 +271,85 @@ impl<'o> ImportRun<'o> {
                 }
                 result
             });
-            let mut consumer = SheetImport {
+            let mapper = scope.spawn(move || {
+                let mut stage = MapStage {
+                    mappings,
+                    profile,
+                    kind,
+                    source: source_ref,
+                    header: None,
+                    buffer: Vec::new(),
+                    mapper: None,
+                    out: mapped_sender,
+                    seen: seen_ref,
+                    sheet_names: sheet_names_ref,
+                    sheet_number,
+                };
+                for event in receiver.iter() {
+                    let going_on = match event {
+                        Event::Header(h) => {
+                            stage.header = Some(h);
+                            true
+                        }
+                        Event::Rows(rows) => stage.rows(rows),
+                    };
+                    if !going_on {
+                        // Dropping the receiver makes the reader's next send fail: it stops.
+                        return;
+                    }
+                }
+                stage.finish();
+            });
+            let mut store = StoreStage {
                 run: &mut *self,
                 tx: &mut *tx,
-                mappings,
-                profile,
-                kind: options.kind,
-                source: &source,
+                source: source_ref,
                 label: &label,
-                sheet_number,
                 header: None,
-                buffer: Vec::new(),
-                mapper: None,
                 last_row: None,
             };
             let mut failure = None;
-            for event in receiver.iter() {
-                let outcome = match event {
-                    Event::Header(h) => {
-                        consumer.header = Some(h);
+            for mapped in mapped_receiver.iter() {
+                let outcome = match mapped {
+                    Mapped::Planned {
+                        header,
+                        kind,
+                        warnings,
+                    } => {
+                        store.planned(header, kind, warnings);
                         Ok(())
                     }
-                    Event::Rows(rows) => {
+                    Mapped::Rows(rows) => {
                         progress(rows.len() as u64);
-                        consumer.rows(rows)
+                        rows.into_iter().try_for_each(|row| store.handle(row))
                     }
+                    Mapped::Failed(e) => Err(e),
                 };
                 if let Err(e) = outcome {
                     failure = Some(e);
                     break;
                 }
             }
-            // Dropping the receiver makes the reader's next send fail, so it stops early.
-            drop(receiver);
+            // Dropping the receiver stops the mapping stage, which in turn stops the reader.
+            drop(mapped_receiver);
             let outcome = match failure {
                 Some(e) => Err(e),
-                None => consumer.finish(),
+                None => Ok(()),
             };
-            // The reader guards calamine against panics itself; a panic here would be a bug in
-            // this crate's callbacks, reported like a corrupt file rather than aborting.
-            let read = reader.join().unwrap_or_else(|_| {
+            // The reader guards calamine against panics itself; a panic in a stage would be a
+            // bug in this crate, reported like a corrupt file rather than aborting the process.
+            let stopped = || {
                 Err(ReadError::Corrupt {
-                    location: Location::file(source.file_name.clone()),
-                    detail: "the reader stopped unexpectedly".to_string(),
+                    location: Location::file(source_ref.file_name.clone()),
+                    detail: "the import stopped unexpectedly".to_string(),
                 })
-            });
+            };
+            let mapped = mapper.join();
+            let read = reader.join().unwrap_or_else(|_| stopped());
+            let read = if mapped.is_err() { stopped() } else { read };
             (read, outcome)
         });
+        self.seen = seen;
         let (read, outcome) = read_result;
         match read {
             Ok(summary) => {
@@ -330,84 +372,199 @@ impl<'o> ImportRun<'o> {
 const BATCH_ROWS: usize = 256;
 const CHANNEL_BATCHES: usize = 16;
 
+/// From the reader to the mapping stage.
 enum Event {
     Header(Header),
     Rows(Vec<Row>),
 }
 
-/// The consumer side of one sheet's import: plans the mapping from the header and the first
-/// rows, then maps, checks and stores each row.
-struct SheetImport<'r, 'o, 't, 'm> {
-    run: &'r mut ImportRun<'o>,
-    tx: &'r mut ImportTx<'t>,
+/// From the mapping stage to the storing stage.
+enum Mapped {
+    /// The sheet's plan: sent once, before any row.
+    Planned {
+        header: Header,
+        kind: RecordKind,
+        warnings: Vec<imsbridge_connector_spreadsheet::Issue>,
+    },
+    Rows(Vec<MappedLine>),
+    /// The sheet cannot be mapped (not a register, or a plan error); nothing follows.
+    Failed(SheetError),
+}
+
+/// One mapped row, with what the storing stage needs besides the outcome: the row number (for
+/// gaps) and, for a rejected row only, its cells as text (for the rejects file).
+struct MappedLine {
+    number: u32,
+    mapped: MappedRow,
+    rejected_cells: Option<Vec<String>>,
+}
+
+/// The mapping stage of one sheet, on its own thread: plans the mapping from the header and
+/// the first rows (scales, date order), then maps rows while the storing stage writes the
+/// previous ones — on two cores the mapping and the SQLite writes overlap.
+struct MapStage<'m, 's> {
     mappings: &'m Mappings,
     profile: &'m Profile,
     kind: Option<RecordKind>,
-    source: &'r SheetSource,
-    label: &'r str,
-    sheet_number: u32,
+    source: &'s SheetSource,
     header: Option<Header>,
-    /// The first rows, held until the mapping is planned from them (scales, date order).
+    /// The first rows, held until the mapping is planned from them.
     buffer: Vec<Row>,
     mapper: Option<SheetMapper<'m>>,
+    out: std::sync::mpsc::SyncSender<Mapped>,
+    /// Record ids (their first 64 bits) seen in this run → (sheet number, row).
+    seen: &'s mut HashMap<u64, (u32, u32)>,
+    /// Sheet number → "file.xlsx!Risks", for duplicate messages.
+    sheet_names: &'s [String],
+    sheet_number: u32,
+}
+
+impl MapStage<'_, '_> {
+    /// Returns false when the stage must stop (a plan error, or the storing stage is gone).
+    fn rows(&mut self, rows: Vec<Row>) -> bool {
+        if self.mapper.is_none() {
+            self.buffer.extend(rows);
+            if self.buffer.len() < SAMPLE_ROWS {
+                return true;
+            }
+            let buffered = std::mem::take(&mut self.buffer);
+            return self.plan(&buffered) && self.map(buffered);
+        }
+        self.map(rows)
+    }
+
+    fn finish(mut self) {
+        if self.mapper.is_none() {
+            let buffered = std::mem::take(&mut self.buffer);
+            if self.plan(&buffered) {
+                self.map(buffered);
+            }
+        }
+    }
+
+    fn plan(&mut self, sample: &[Row]) -> bool {
+        let Some(header) = self.header.clone() else {
+            let _ = self.out.send(Mapped::Failed(SheetError::NotARegister(
+                "no header row".to_string(),
+            )));
+            return false;
+        };
+        match SheetMapper::plan(
+            self.mappings,
+            self.profile,
+            self.source.clone(),
+            &header,
+            self.kind,
+            sample,
+        ) {
+            Ok(mapper) => {
+                let planned = Mapped::Planned {
+                    header,
+                    kind: mapper.kind(),
+                    warnings: mapper.warnings().to_vec(),
+                };
+                self.mapper = Some(mapper);
+                self.out.send(planned).is_ok()
+            }
+            Err(e) => {
+                let error = match e {
+                    PlanError::UnknownKind { .. } if self.kind.is_none() => {
+                        SheetError::NotARegister(e.to_string())
+                    }
+                    other => SheetError::Fatal(other.into()),
+                };
+                let _ = self.out.send(Mapped::Failed(error));
+                false
+            }
+        }
+    }
+
+    fn map(&mut self, rows: Vec<Row>) -> bool {
+        // Taken out for the loop, so that the duplicate check may update the stage.
+        let Some(mapper) = self.mapper.take() else {
+            return false;
+        };
+        let mut lines = Vec::with_capacity(rows.len());
+        for row in rows {
+            let mut mapped = mapper.map_row(&row);
+            if let MappedRow::Record { record, warnings } = mapped {
+                mapped = self.check_duplicate(&mapper, record, warnings, row.number);
+            }
+            let rejected_cells = matches!(mapped, MappedRow::Rejected { .. })
+                .then(|| row.cells.iter().map(cell_text).collect());
+            lines.push(MappedLine {
+                number: row.number,
+                mapped,
+                rejected_cells,
+            });
+        }
+        self.mapper = Some(mapper);
+        self.out.send(Mapped::Rows(lines)).is_ok()
+    }
+
+    /// A second row with the same id in one run is rejected, not merged into the first: which
+    /// of the two is right is for a person to say.
+    fn check_duplicate(
+        &mut self,
+        mapper: &SheetMapper<'_>,
+        record: Box<imsbridge_model::Record>,
+        warnings: Vec<imsbridge_connector_spreadsheet::Issue>,
+        row: u32,
+    ) -> MappedRow {
+        let mut key_bytes = [0u8; 8];
+        key_bytes.copy_from_slice(&record.id.0.as_bytes()[..8]);
+        let key = u64::from_le_bytes(key_bytes);
+        match self.seen.get(&key).copied() {
+            Some((sheet, first_row)) => {
+                let first = self
+                    .sheet_names
+                    .get(sheet as usize)
+                    .cloned()
+                    .unwrap_or_default();
+                let message = format!(
+                    "duplicate id {:?}: first seen at {first}!{first_row}; this row was not imported — give each row its own id",
+                    record.provenance.external_id
+                );
+                let location = mapper.id_location(row);
+                MappedRow::Rejected {
+                    reason: imsbridge_connector_spreadsheet::Issue { location, message },
+                    warnings,
+                }
+            }
+            None => {
+                self.seen.insert(key, (self.sheet_number, row));
+                MappedRow::Record { record, warnings }
+            }
+        }
+    }
+}
+
+/// The storing stage of one sheet: checks ids for duplicates, writes records, reports
+/// rejected rows, warnings and gaps.
+struct StoreStage<'r, 'o, 't> {
+    run: &'r mut ImportRun<'o>,
+    tx: &'r mut ImportTx<'t>,
+    source: &'r SheetSource,
+    label: &'r str,
+    header: Option<Header>,
     /// The last row that held anything: a gap before the next one is a run of blank rows,
     /// reported as one warning (the reader passes only rows with content).
     last_row: Option<u32>,
 }
 
-impl SheetImport<'_, '_, '_, '_> {
-    fn rows(&mut self, rows: Vec<Row>) -> Result<(), SheetError> {
-        if self.mapper.is_none() {
-            self.buffer.extend(rows);
-            if self.buffer.len() >= SAMPLE_ROWS {
-                self.plan()?;
-            }
-            return Ok(());
+impl StoreStage<'_, '_, '_> {
+    fn planned(
+        &mut self,
+        header: Header,
+        kind: RecordKind,
+        warnings: Vec<imsbridge_connector_spreadsheet::Issue>,
+    ) {
+        tracing::info!(sheet = %self.label, %kind, "importing sheet");
+        self.run.report.sheets.insert(self.label.to_string(), kind);
+        for w in warnings {
+            self.run.warn(w.location.to_string(), w.message);
         }
-        for row in rows {
-            self.handle(&row)?;
-        }
-        Ok(())
-    }
-
-    fn plan(&mut self) -> Result<(), SheetError> {
-        let Some(header) = self.header.as_ref() else {
-            return Err(SheetError::NotARegister("no header row".to_string()));
-        };
-        let mapper = SheetMapper::plan(
-            self.mappings,
-            self.profile,
-            self.source.clone(),
-            header,
-            self.kind,
-            &self.buffer,
-        )
-        .map_err(|e| match e {
-            PlanError::UnknownKind { .. } if self.kind.is_none() => {
-                SheetError::NotARegister(e.to_string())
-            }
-            other => SheetError::Fatal(other.into()),
-        })?;
-        tracing::info!(sheet = %self.label, kind = %mapper.kind(), "importing sheet");
-        self.run
-            .report
-            .sheets
-            .insert(self.label.to_string(), mapper.kind());
-        for w in mapper.warnings() {
-            self.run.warn(w.location.to_string(), w.message.clone());
-        }
-        self.mapper = Some(mapper);
-        for row in std::mem::take(&mut self.buffer) {
-            self.handle(&row)?;
-        }
-        Ok(())
-    }
-
-    fn finish(mut self) -> Result<(), SheetError> {
-        if self.mapper.is_none() {
-            self.plan()?;
-        }
-        Ok(())
+        self.header = Some(header);
     }
 
     /// Warns about the blank rows between the previous row with content and this one. Blank
@@ -420,25 +577,28 @@ impl SheetImport<'_, '_, '_, '_> {
             return;
         }
         let (first, last) = (previous + 1, row - 1);
-        let Some(mapper) = self.mapper.as_ref() else {
-            return;
-        };
         let message = if first == last {
             "blank row skipped".to_string()
         } else {
             format!("blank rows {first}–{last} skipped")
         };
-        let location = mapper.row_location(first).to_string();
-        self.run.warn(location, message);
+        let location = Location {
+            file: self.source.file_name.clone(),
+            sheet: self.source.sheet.clone(),
+            row: first,
+            column: None,
+        };
+        self.run.warn(location.to_string(), message);
     }
 
-    fn handle(&mut self, row: &Row) -> Result<(), SheetError> {
-        let Some(mapper) = self.mapper.as_ref() else {
-            return Ok(());
-        };
-        let mapped = mapper.map_row(row);
+    fn handle(&mut self, line: MappedLine) -> Result<(), SheetError> {
+        let MappedLine {
+            number,
+            mapped,
+            rejected_cells,
+        } = line;
         if !matches!(mapped, MappedRow::Blank) {
-            self.note_gap(row.number);
+            self.note_gap(number);
         }
         match mapped {
             // Cells holding only spaces: part of the next gap.
@@ -447,29 +607,16 @@ impl SheetImport<'_, '_, '_, '_> {
                 for w in warnings {
                     self.run.warn(w.location.to_string(), w.message);
                 }
-                self.reject(row, reason.location.to_string(), reason.message)
+                self.reject(
+                    rejected_cells.unwrap_or_default(),
+                    reason.location.to_string(),
+                    reason.message,
+                )
             }
             MappedRow::Record { record, warnings } => {
                 for w in warnings {
                     self.run.warn(w.location.to_string(), w.message);
                 }
-                let mut key_bytes = [0u8; 8];
-                key_bytes.copy_from_slice(&record.id.0.as_bytes()[..8]);
-                let key = u64::from_le_bytes(key_bytes);
-                if let Some((sheet, first_row)) = self.run.seen.get(&key).copied() {
-                    let first = self
-                        .run
-                        .sheet_names
-                        .get(sheet as usize)
-                        .cloned()
-                        .unwrap_or_default();
-                    let message = format!(
-                        "duplicate id {:?}: first seen at {first}!{first_row}; this row was not imported — give each row its own id",
-                        record.provenance.external_id
-                    );
-                    return self.reject(row, record.provenance.location.clone(), message);
-                }
-                self.run.seen.insert(key, (self.sheet_number, row.number));
                 let kind = record.kind();
                 match self
                     .tx
@@ -486,7 +633,12 @@ impl SheetImport<'_, '_, '_, '_> {
         }
     }
 
-    fn reject(&mut self, row: &Row, location: String, message: String) -> Result<(), SheetError> {
+    fn reject(
+        &mut self,
+        values: Vec<String>,
+        location: String,
+        message: String,
+    ) -> Result<(), SheetError> {
         self.run.report.rejected += 1;
         if self.run.report.rejects.len() < REPORT_LIMIT {
             self.run.report.rejects.push(Warning {
@@ -500,7 +652,6 @@ impl SheetImport<'_, '_, '_, '_> {
                 .as_ref()
                 .map(|h| h.columns.iter().map(|c| c.name.clone()).collect())
                 .unwrap_or_default();
-            let values: Vec<String> = row.cells.iter().map(cell_text).collect();
             self.run
                 .rejects
                 .write(&header, &location, &message, &values)

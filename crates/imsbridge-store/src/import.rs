@@ -193,7 +193,7 @@ pub(crate) const DELETE_HS_SQL: &str = "
         FROM records r, json_each(r.json, '$.hs') h WHERE r.rowid = ?1)";
 
 /// Small in unit tests, so that batching is exercised without building 100k records.
-pub(crate) const FLUSH_ROWS: usize = if cfg!(test) { 1 << 10 } else { 1 << 18 };
+pub(crate) const FLUSH_ROWS: usize = if cfg!(test) { 1 << 10 } else { 1 << 16 };
 
 enum Mode {
     Write {
