@@ -120,16 +120,13 @@ fn remove_store(store: &Path) {
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", store.display()));
     }
-    if let Some(dir) = store.parent() {
-        if let Ok(entries) = std::fs::read_dir(dir) {
-            for e in entries.flatten() {
-                if e.file_name()
-                    .to_string_lossy()
-                    .starts_with("imsbridge.rejects-")
-                {
-                    let _ = std::fs::remove_file(e.path());
-                }
-            }
+    let entries = store.parent().and_then(|dir| std::fs::read_dir(dir).ok());
+    for e in entries.into_iter().flatten().flatten() {
+        if e.file_name()
+            .to_string_lossy()
+            .starts_with("imsbridge.rejects-")
+        {
+            let _ = std::fs::remove_file(e.path());
         }
     }
 }

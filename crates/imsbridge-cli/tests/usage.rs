@@ -2,6 +2,11 @@
 //! stdout stays clean for programs. (Its presence also makes `cargo test` build the binary
 //! that the workspace's end-to-end tests in `tests/` run.)
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test helper: a failure to start the binary should fail the test loudly"
+)]
+
 use std::process::Command;
 
 fn imsbridge(args: &[&str]) -> std::process::Output {

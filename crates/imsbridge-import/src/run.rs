@@ -666,3 +666,152 @@ enum SheetError {
     NotARegister(String),
     Fatal(ImportError),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use imsbridge_store::RecordFilter;
+
+    const HEADER: &str = "Risk ID,Risk Title,Likelihood,Impact,Treatment\n";
+
+    fn setup() -> (tempfile::TempDir, Mappings, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let mappings = Mappings::embedded().unwrap();
+        let store = Store::open(dir.path().join("imsbridge.db")).unwrap();
+        (dir, mappings, store)
+    }
+
+    fn options(mappings: &Mappings, dir: &Path) -> ImportOptions {
+        ImportOptions::new(mappings.default_profile().clone(), dir)
+    }
+
+    #[test]
+    fn a_folder_with_one_damaged_file_writes_nothing_at_all() {
+        let (dir, mappings, mut store) = setup();
+        let input = dir.path().join("in");
+        std::fs::create_dir(&input).unwrap();
+        std::fs::write(
+            input.join("a-good.csv"),
+            format!("{HEADER}R-1,Outage,3,2,Mitigate\n"),
+        )
+        .unwrap();
+        std::fs::write(input.join("b-bad.xlsx"), "this is not a workbook").unwrap();
+        let err = import_path(
+            &mut store,
+            &mappings,
+            &input,
+            &options(&mappings, dir.path()),
+            &mut |_| {},
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("b-bad.xlsx"), "{err}");
+        assert_eq!(
+            store.record_count().unwrap(),
+            0,
+            "the good file's row was rolled back too"
+        );
+        assert!(store.import_runs(10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn rejected_rows_go_to_a_rejects_file_with_their_cells_and_the_rest_imports() {
+        let (dir, mappings, mut store) = setup();
+        let file = dir.path().join("risks.csv");
+        // Enough good rows for the 1–5 scale to be recognised, then three bad ones.
+        let rows = "R-1,Outage,3,2,Mitigate\nR-3,Fire,1,5,Avoid\nR-4,Theft,2,4,Accept\nR-5,Strike,4,1,Accept\n\
+                    R-2,Flood,9,2,Mitigate\nR-1,Outage again,1,1,Accept\n,No id,1,1,Accept\n";
+        std::fs::write(&file, format!("{HEADER}{rows}")).unwrap();
+        let report = import_path(
+            &mut store,
+            &mappings,
+            &file,
+            &options(&mappings, dir.path()),
+            &mut |_| {},
+        )
+        .unwrap();
+        assert_eq!((report.imported, report.rejected), (4, 3));
+        let locations: Vec<&str> = report.rejects.iter().map(|r| r.location.as_str()).collect();
+        assert_eq!(locations, ["risks.csv!C6", "risks.csv!A7", "risks.csv!A8"]);
+        assert!(
+            report.rejects[1].message.contains("duplicate")
+                && report.rejects[1].message.contains("risks.csv!2")
+        );
+        let rejects = std::fs::read_to_string(report.rejects_file.as_ref().unwrap()).unwrap();
+        let lines: Vec<&str> = rejects.lines().collect();
+        assert_eq!(
+            lines[0],
+            "location,reason,Risk ID,Risk Title,Likelihood,Impact,Treatment"
+        );
+        assert!(
+            lines[1].starts_with("risks.csv!C6,") && lines[1].ends_with(",R-2,Flood,9,2,Mitigate"),
+            "{}",
+            lines[1]
+        );
+        assert!(
+            lines[2].ends_with(",R-1,Outage again,1,1,Accept"),
+            "{}",
+            lines[2]
+        );
+        assert_eq!(store.record_count().unwrap(), 4);
+        let run = &store.import_runs(1).unwrap()[0];
+        assert_eq!(run.rejected, 3);
+    }
+
+    #[test]
+    fn a_dry_run_reports_like_a_real_run_and_writes_nothing() {
+        let (dir, mappings, mut store) = setup();
+        let file = dir.path().join("risks.csv");
+        std::fs::write(
+            &file,
+            format!("{HEADER}R-1,Outage,3,2,Mitigate\nR-2,Flood,3,2,Defer\n"),
+        )
+        .unwrap();
+        let mut opts = options(&mappings, dir.path());
+        opts.dry_run = true;
+        let report = import_path(&mut store, &mappings, &file, &opts, &mut |_| {}).unwrap();
+        assert_eq!(
+            (
+                report.imported,
+                report.rejected,
+                report.rejects_file.is_none()
+            ),
+            (1, 1, true)
+        );
+        assert_eq!(store.records(&RecordFilter::default()).unwrap().len(), 0);
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().contains("rejects"))
+            .collect();
+        assert!(leftovers.is_empty());
+    }
+
+    #[test]
+    fn blank_rows_between_records_are_one_warning_and_progress_counts_rows() {
+        let (dir, mappings, mut store) = setup();
+        let file = dir.path().join("risks.csv");
+        std::fs::write(
+            &file,
+            format!("{HEADER}R-1,Outage,3,2,Mitigate\n,,,,\n,,,,\nR-2,Flood,2,2,Accept\n"),
+        )
+        .unwrap();
+        let mut rows = 0;
+        let report = import_path(
+            &mut store,
+            &mappings,
+            &file,
+            &options(&mappings, dir.path()),
+            &mut |n| rows += n,
+        )
+        .unwrap();
+        assert_eq!(report.imported, 2);
+        let gaps: Vec<_> = report
+            .warnings
+            .iter()
+            .filter(|w| w.message.contains("blank rows"))
+            .collect();
+        assert_eq!(gaps.len(), 1, "{:?}", report.warnings);
+        assert_eq!(gaps[0].location, "risks.csv!3");
+        assert!(rows >= 2);
+    }
+}

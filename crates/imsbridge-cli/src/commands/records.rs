@@ -6,16 +6,21 @@ use crate::exit;
 use crate::output::{Table, print_json};
 
 pub fn run(cx: &CommandContext<'_>, args: &RecordsArgs) -> anyhow::Result<u8> {
-    let mut filter = RecordFilter::default();
-    filter.kind = args.kind.as_deref().map(parse_kind).transpose()?;
-    filter.standard = args.standard.as_deref().map(parse_standard).transpose()?;
-    match (&filter.standard, &args.clause) {
-        (Some(_), Some(c)) => filter.clause = Some(c.clone()),
-        // A clause without a standard is an HS clause: "everything that sits on 9.2".
-        (None, Some(c)) => filter.hs_clause = Some(c.clone()),
-        _ => {}
-    }
-    filter.ai_only = args.ai;
+    let standard = args.standard.as_deref().map(parse_standard).transpose()?;
+    // A clause without a standard is an HS clause: "everything that sits on 9.2".
+    let (clause, hs_clause) = match (&standard, &args.clause) {
+        (Some(_), Some(c)) => (Some(c.clone()), None),
+        (None, Some(c)) => (None, Some(c.clone())),
+        _ => (None, None),
+    };
+    let filter = RecordFilter {
+        kind: args.kind.as_deref().map(parse_kind).transpose()?,
+        standard,
+        clause,
+        hs_clause,
+        ai_only: args.ai,
+        system: None,
+    };
     let store = cx.open_store()?;
     let records = store.records(&filter)?;
     match cx.cli.global.format {
