@@ -243,7 +243,8 @@ impl<'o> ImportRun<'o> {
         let sheet_names = self.sheet_names.clone();
         let sheet_names_ref = &sheet_names;
         let read_result = std::thread::scope(|scope| {
-            let reader = scope.spawn(move || {
+            // Named, so that logs and profiles say which stage is which.
+            let reader = std::thread::Builder::new().name("imsbridge-read".into()).spawn_scoped(scope, move || {
                 let score = |cells: &[String]| {
                     let refs: Vec<&str> = cells.iter().map(String::as_str).collect();
                     profile.header_score(&refs)
@@ -271,7 +272,12 @@ impl<'o> ImportRun<'o> {
                 }
                 result
             });
-            let mapper = scope.spawn(move || {
+            let no_thread = |e: std::io::Error| ReadError::Io { file: source_ref.file_name.clone(), source: e };
+            let reader = match reader {
+                Ok(handle) => handle,
+                Err(e) => return (Err(no_thread(e)), Ok(())),
+            };
+            let mapper = std::thread::Builder::new().name("imsbridge-map".into()).spawn_scoped(scope, move || {
                 let mut stage = MapStage {
                     mappings,
                     profile,
@@ -300,6 +306,15 @@ impl<'o> ImportRun<'o> {
                 }
                 stage.finish();
             });
+            let mapper = match mapper {
+                Ok(handle) => handle,
+                // The stage's closure, and with it the reader's receiver, is gone: the reader
+                // stops at its next send.
+                Err(e) => {
+                    let _ = reader.join();
+                    return (Err(no_thread(e)), Ok(()));
+                }
+            };
             let mut store = StoreStage {
                 run: &mut *self,
                 tx: &mut *tx,
