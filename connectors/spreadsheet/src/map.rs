@@ -861,35 +861,34 @@ impl RowContext<'_, '_> {
         default: Option<StandardId>,
         index: usize,
     ) -> Result<Vec<ClauseRef>, Issue> {
-        let mut refs = Vec::new();
-        let mut current = default;
-        for part in text.split([';', ',', '|', '\n', '\r']) {
-            let part = part.trim();
-            if part.is_empty() {
-                continue;
+        let (refs, failed) = ClauseRef::parse_list(text, default);
+        let mut unparsed = Vec::new();
+        for (part, error) in failed {
+            match error {
+                // Rejected: a reference to an unmapped edition or without a standard would link
+                // the record to the wrong clause, or to none, without anyone noticing.
+                imsbridge_model::ModelError::UnsupportedEdition { .. }
+                | imsbridge_model::ModelError::NoStandard(_) => {
+                    return Err(self.reject(index, error.to_string()));
+                }
+                other => unparsed.push(format!("{part:?} ({other})")),
             }
-            match ClauseRef::parse(part, current) {
-                Ok(r) => {
-                    current = Some(r.standard);
-                    if !refs.contains(&r) {
-                        refs.push(r);
-                    }
-                }
-                Err(e @ imsbridge_model::ModelError::UnsupportedEdition { .. }) => {
-                    return Err(self.reject(index, e.to_string()));
-                }
-                Err(_) if current.is_none() && looks_like_clause_number(part) => {
-                    return Err(self.reject(
-                        index,
-                        format!("clause {part:?} names no standard: write it as \"27001 {part}\" or set `standard` in a profile"),
-                    ));
-                }
-                Err(e) => {
-                    self.warnings.push(Issue {
-                        location: self.loc(index),
-                        message: format!("{e}; the text is kept in the record's clauses cell only"),
-                    });
-                }
+        }
+        if !unparsed.is_empty() {
+            self.warnings.push(Issue {
+                location: self.loc(index),
+                message: format!(
+                    "not a clause reference: {}; the cell is kept as written in the record's extra fields",
+                    unparsed.join("; ")
+                ),
+            });
+            if let Some(header) = self
+                .mapper
+                .fields
+                .get(&Field::Clauses)
+                .map(|c| c.header.clone())
+            {
+                self.unrated.push((header, text.to_string()));
             }
         }
         Ok(refs)

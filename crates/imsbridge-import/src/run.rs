@@ -244,68 +244,76 @@ impl<'o> ImportRun<'o> {
         let sheet_names_ref = &sheet_names;
         let read_result = std::thread::scope(|scope| {
             // Named, so that logs and profiles say which stage is which.
-            let reader = std::thread::Builder::new().name("imsbridge-read".into()).spawn_scoped(scope, move || {
-                let score = |cells: &[String]| {
-                    let refs: Vec<&str> = cells.iter().map(String::as_str).collect();
-                    profile.header_score(&refs)
-                };
-                let mut batch = Vec::with_capacity(BATCH_ROWS);
-                let header_sender = sender.clone();
-                let mut on_header = |h: &Header| -> Result<(), ReadError> {
-                    // A closed channel means a later stage stopped on an error; it reports that.
-                    let _ = header_sender.send(Event::Header(h.clone()));
-                    Ok(())
-                };
-                let mut on_row = |row: Row| -> ControlFlow<()> {
-                    batch.push(row);
-                    if batch.len() >= BATCH_ROWS {
-                        let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ROWS));
-                        if sender.send(Event::Rows(full)).is_err() {
-                            return ControlFlow::Break(());
+            let reader = std::thread::Builder::new()
+                .name("imsbridge-read".into())
+                .spawn_scoped(scope, move || {
+                    let score = |cells: &[String]| {
+                        let refs: Vec<&str> = cells.iter().map(String::as_str).collect();
+                        profile.header_score(&refs)
+                    };
+                    let mut batch = Vec::with_capacity(BATCH_ROWS);
+                    let header_sender = sender.clone();
+                    let mut on_header = |h: &Header| -> Result<(), ReadError> {
+                        // A closed channel means a later stage stopped on an error; it reports that.
+                        let _ = header_sender.send(Event::Header(h.clone()));
+                        Ok(())
+                    };
+                    let mut on_row = |row: Row| -> ControlFlow<()> {
+                        batch.push(row);
+                        if batch.len() >= BATCH_ROWS {
+                            let full =
+                                std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ROWS));
+                            if sender.send(Event::Rows(full)).is_err() {
+                                return ControlFlow::Break(());
+                            }
                         }
+                        ControlFlow::Continue(())
+                    };
+                    let result = file.read_table(sheet, &score, &mut on_header, &mut on_row);
+                    if !batch.is_empty() {
+                        let _ = sender.send(Event::Rows(batch));
                     }
-                    ControlFlow::Continue(())
-                };
-                let result = file.read_table(sheet, &score, &mut on_header, &mut on_row);
-                if !batch.is_empty() {
-                    let _ = sender.send(Event::Rows(batch));
-                }
-                result
-            });
-            let no_thread = |e: std::io::Error| ReadError::Io { file: source_ref.file_name.clone(), source: e };
+                    result
+                });
+            let no_thread = |e: std::io::Error| ReadError::Io {
+                file: source_ref.file_name.clone(),
+                source: e,
+            };
             let reader = match reader {
                 Ok(handle) => handle,
                 Err(e) => return (Err(no_thread(e)), Ok(())),
             };
-            let mapper = std::thread::Builder::new().name("imsbridge-map".into()).spawn_scoped(scope, move || {
-                let mut stage = MapStage {
-                    mappings,
-                    profile,
-                    kind,
-                    source: source_ref,
-                    header: None,
-                    buffer: Vec::new(),
-                    mapper: None,
-                    out: mapped_sender,
-                    seen: seen_ref,
-                    sheet_names: sheet_names_ref,
-                    sheet_number,
-                };
-                for event in receiver.iter() {
-                    let going_on = match event {
-                        Event::Header(h) => {
-                            stage.header = Some(h);
-                            true
-                        }
-                        Event::Rows(rows) => stage.rows(rows),
+            let mapper = std::thread::Builder::new()
+                .name("imsbridge-map".into())
+                .spawn_scoped(scope, move || {
+                    let mut stage = MapStage {
+                        mappings,
+                        profile,
+                        kind,
+                        source: source_ref,
+                        header: None,
+                        buffer: Vec::new(),
+                        mapper: None,
+                        out: mapped_sender,
+                        seen: seen_ref,
+                        sheet_names: sheet_names_ref,
+                        sheet_number,
                     };
-                    if !going_on {
-                        // Dropping the receiver makes the reader's next send fail: it stops.
-                        return;
+                    for event in receiver.iter() {
+                        let going_on = match event {
+                            Event::Header(h) => {
+                                stage.header = Some(h);
+                                true
+                            }
+                            Event::Rows(rows) => stage.rows(rows),
+                        };
+                        if !going_on {
+                            // Dropping the receiver makes the reader's next send fail: it stops.
+                            return;
+                        }
                     }
-                }
-                stage.finish();
-            });
+                    stage.finish();
+                });
             let mapper = match mapper {
                 Ok(handle) => handle,
                 // The stage's closure, and with it the reader's receiver, is gone: the reader

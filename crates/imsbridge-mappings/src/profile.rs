@@ -137,6 +137,19 @@ struct QualifiersFile {
     residual: Vec<String>,
 }
 
+/// The keys a header is looked up by: folded as written, then without a trailing hint such as
+/// "(1-5)". None for a header that folds to nothing.
+fn header_keys(header: &str) -> impl Iterator<Item = String> {
+    let full = fold(header);
+    let stripped = strip_hint(header)
+        .map(fold)
+        .filter(|s| !s.is_empty() && *s != full);
+    let full = (!full.is_empty()).then_some(full);
+    // A header that folds to nothing has no keys at all, not even its stripped form.
+    let stripped = full.as_ref().and(stripped);
+    full.into_iter().chain(stripped)
+}
+
 /// Longer cells are never taken for header names.
 const MAX_HEADER_BYTES: usize = 120;
 
@@ -357,22 +370,10 @@ impl Profile {
     /// `kind` is given: match once without a kind, infer the kind from the fields found
     /// ([`Profile::infer_kind`]), then match again with it.
     pub fn match_header(&self, header: &str, kind: Option<RecordKind>) -> Option<Field> {
-        let full = fold(header);
-        if full.is_empty() {
-            return None;
-        }
-        let stripped = strip_hint(header)
-            .map(fold)
-            .filter(|s| !s.is_empty() && *s != full);
-        for key in std::iter::once(full).chain(stripped) {
-            if let Some(field) = self
-                .lookup(&key, kind)
+        header_keys(header).find_map(|key| {
+            self.lookup(&key, kind)
                 .or_else(|| self.qualified(&key, kind))
-            {
-                return Some(field);
-            }
-        }
-        None
+        })
     }
 
     fn lookup(&self, key: &str, kind: Option<RecordKind>) -> Option<Field> {
@@ -438,27 +439,15 @@ impl Profile {
     /// [`Profile::match_header`] for the sheet's kind not yet known: the general aliases, then
     /// any kind's own aliases. Folds the header once, however many kinds are tried.
     fn match_header_any_kind(&self, header: &str) -> Option<Field> {
-        let full = fold(header);
-        if full.is_empty() {
-            return None;
-        }
-        let stripped = strip_hint(header)
-            .map(fold)
-            .filter(|s| !s.is_empty() && *s != full);
-        for key in std::iter::once(full).chain(stripped) {
-            let found = self
-                .lookup(&key, None)
+        header_keys(header).find_map(|key| {
+            self.lookup(&key, None)
                 .or_else(|| {
                     RecordKind::ALL
                         .into_iter()
                         .find_map(|kind| self.lookup(&key, Some(kind)))
                 })
-                .or_else(|| self.qualified(&key, None));
-            if found.is_some() {
-                return found;
-            }
-        }
-        None
+                .or_else(|| self.qualified(&key, None))
+        })
     }
 
     /// The kind of register a sheet with these fields is: the profile's fixed kind if it has

@@ -54,19 +54,30 @@ impl ClauseRef {
                 });
             }
             Some((id, _, rest)) => (id, rest),
-            None => (default.ok_or_else(bad)?, text.trim()),
+            None => match default {
+                Some(id) => (id, text.trim()),
+                // A clause number with no standard is a different mistake from text that is
+                // no clause at all, and the fix differs: name the standard.
+                None if parse_number(text).is_some() => {
+                    return Err(ModelError::NoStandard(text.trim().to_string()));
+                }
+                None => return Err(bad()),
+            },
         };
         let clause = parse_number(rest).ok_or_else(bad)?;
         Ok(ClauseRef { standard, clause })
     }
 
-    /// Parses a cell that may hold several references separated by `;`, `,`, `/`, `|` or line
+    /// Parses a cell that may hold several references separated by `;`, `,`, `|` or line
     /// breaks ("6.1.2; A.5.7, A.8.12"). A standard named in one part carries over to the parts
     /// after it ("27001 A.5.7, A.5.8"). Returns the references and the parts that were not
-    /// references, so the caller can warn about them instead of dropping them silently.
-    pub fn parse_list(text: &str, default: Option<StandardId>) -> (Vec<ClauseRef>, Vec<String>) {
+    /// references with the reason, so the caller can reject or warn instead of dropping them.
+    pub fn parse_list(
+        text: &str,
+        default: Option<StandardId>,
+    ) -> (Vec<ClauseRef>, Vec<(String, ModelError)>) {
         let mut refs = Vec::new();
-        let mut unparsed = Vec::new();
+        let mut failed = Vec::new();
         let mut current = default;
         for part in text.split([';', ',', '|', '\n', '\r']) {
             let part = part.trim();
@@ -80,10 +91,10 @@ impl ClauseRef {
                         refs.push(r);
                     }
                 }
-                Err(_) => unparsed.push(part.to_string()),
+                Err(e) => failed.push((part.to_string(), e)),
             }
         }
-        (refs, unparsed)
+        (refs, failed)
     }
 }
 
@@ -177,8 +188,9 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_a_clause() {
-        assert!(
-            ClauseRef::parse("6.1.2", None).is_err(),
+        assert_eq!(
+            ClauseRef::parse("6.1.2", None),
+            Err(ModelError::NoStandard("6.1.2".into())),
             "no standard known"
         );
         assert!(ClauseRef::parse("see policy", Some(Iso27001)).is_err());
@@ -202,7 +214,12 @@ mod tests {
                 ClauseRef::new(Iso42001, "6.1.4"),
             ]
         );
-        assert_eq!(unparsed, vec!["nonsense".to_string()]);
+        assert_eq!(unparsed.len(), 1);
+        assert_eq!(unparsed[0].0, "nonsense");
+        assert!(matches!(
+            ClauseRef::parse("A.5.7", None),
+            Err(ModelError::NoStandard(_))
+        ));
     }
 
     #[test]

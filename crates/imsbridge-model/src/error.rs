@@ -13,6 +13,10 @@ pub enum ModelError {
     )]
     BadClause(String),
     #[error(
+        "clause {0:?} names no standard: write it as \"27001 {0}\", add a Standard column, or say which standard (--standard, or `standard` in a profile)"
+    )]
+    NoStandard(String),
+    #[error(
         "{reference:?} names the {year} edition; the clause maps cover {mapped} only: give the reference in that edition's numbering"
     )]
     UnsupportedEdition {
