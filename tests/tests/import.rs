@@ -590,3 +590,32 @@ fn committed_examples_are_up_to_date() {
     assert!(readme.contains("synthetic"));
     assert!(readme.contains("cargo run -p imsbridge-e2e --bin make-examples"));
 }
+
+/// XLS (Excel 97-2003) and ODS have no Rust writer: `tests/fixtures/make-legacy-formats.py`
+/// made these two once. Both hold the same register below a title row and an instructions
+/// sheet; the XLS also has an owner cell merged over two rows.
+#[test]
+fn xls_and_ods_registers_import_like_xlsx() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    for file in ["legacy-risks.xls", "legacy-risks.ods"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let ims = Imsbridge::new(imsbridge_bin(), tmp.path());
+        let report = import_ok(&ims, &fixtures.join(file), &[]);
+        assert_eq!(count(&report, "imported"), 4, "{file}: {report}");
+        assert_eq!(count(&report, "rejected"), 0, "{file}: {report}");
+        assert_eq!(
+            report["sheets"][format!("{file}!Risks")],
+            "risk",
+            "{report}"
+        );
+        let records = ims.records(&[]).unwrap();
+        let r1 = find_record(&records, file, "R-1").unwrap();
+        assert_eq!(r1["provenance"]["location"], format!("{file}!Risks!A4"));
+        assert_eq!(r1["dates"]["due"], "2026-03-31", "{file}: a real date cell");
+        assert_eq!(r1["details"]["inherent"]["likelihood"]["value"], 4.0);
+        assert_eq!(r1["clauses"][0]["clause"], "A.8.7");
+        let r3 = find_record(&records, file, "R-3").unwrap();
+        assert_eq!(r3["owner"], "Mia Keller", "{file}: {r3}");
+        assert_eq!(r3["ai"]["flagged"], true, "{file}: a 42001 reference");
+    }
+}
