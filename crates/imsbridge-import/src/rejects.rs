@@ -65,6 +65,13 @@ impl RejectsFile {
             })
     }
 
+    /// Removes the file, for a run that ends in an error and so wrote nothing.
+    pub fn discard(&mut self) {
+        if self.writer.take().is_some() {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+
     pub fn finish(&mut self) -> Result<Option<PathBuf>, ImportError> {
         match self.writer.as_mut() {
             Some(w) => {

@@ -77,7 +77,11 @@ pub fn import_path(
     start.started_at = started;
     let mut tx = store.begin_import(&start)?;
     for file in &files {
-        run.import_file(&mut tx, mappings, file, progress)?;
+        if let Err(e) = run.import_file(&mut tx, mappings, file, progress) {
+            // Nothing of this run is written, so no rejects file may suggest otherwise.
+            run.rejects.discard();
+            return Err(e);
+        }
     }
     let rejects_file = run.rejects.finish()?;
     let mut report = run.report;
@@ -94,7 +98,13 @@ pub fn import_path(
     if options.dry_run {
         tx.rollback()?;
     } else {
-        report.run_id = Some(tx.commit(&summary)?);
+        match tx.commit(&summary) {
+            Ok(id) => report.run_id = Some(id),
+            Err(e) => {
+                run.rejects.discard();
+                return Err(e.into());
+            }
+        }
     }
     Ok(report)
 }
@@ -715,7 +725,8 @@ mod tests {
         std::fs::create_dir(&input).unwrap();
         std::fs::write(
             input.join("a-good.csv"),
-            format!("{HEADER}R-1,Outage,3,2,Mitigate\n"),
+            // A rejected row (empty id): its rejects file must not outlive the failed run.
+            format!("{HEADER}R-1,Outage,3,2,Mitigate\n,No id,1,1,Accept\n"),
         )
         .unwrap();
         std::fs::write(input.join("b-bad.xlsx"), "this is not a workbook").unwrap();
@@ -734,6 +745,12 @@ mod tests {
             "the good file's row was rolled back too"
         );
         assert!(store.import_runs(10).unwrap().is_empty());
+        let leftovers = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().contains("rejects"))
+            .count();
+        assert_eq!(leftovers, 0, "no rejects file for a run that wrote nothing");
     }
 
     #[test]
