@@ -316,3 +316,16 @@ fn unknown_standard_is_a_usage_error() {
         .unwrap();
     assert_eq!(out.code, Some(2), "{}", out.describe());
 }
+
+#[test]
+fn imports_lists_each_run_with_its_counts() {
+    let (_tmp, ims) = with_examples();
+    let out = ims.run(["--format", "json", "imports"]).unwrap();
+    assert_eq!(out.code, Some(0), "{}", out.describe());
+    let runs = array(out.json().unwrap());
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0]["inserted"], examples::expected_total());
+    assert_eq!(runs[0]["rejected"], 0);
+    assert_eq!(runs[0]["dry_run"], false);
+    assert!(runs[0]["finished_at"].is_string());
+}

@@ -62,6 +62,15 @@ pub enum Command {
     Crosswalk(CrosswalkArgs),
     /// Per HS clause: which standards' clauses the imported records cover, by kind
     Coverage,
+    /// The import runs recorded in the store, newest first
+    Imports(ImportsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportsArgs {
+    /// How many runs to show
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
 }
 
 #[derive(Debug, Args)]

@@ -88,7 +88,7 @@ impl ImportCounts {
 }
 
 /// A recorded import run.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ImportRun {
     pub id: i64,
     pub source: String,

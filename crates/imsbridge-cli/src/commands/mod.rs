@@ -4,6 +4,7 @@ mod clauses;
 mod coverage;
 mod crosswalk;
 mod import;
+mod imports;
 mod records;
 
 use std::path::PathBuf;
@@ -26,6 +27,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<u8> {
         Command::Clauses(args) => clauses::run(&cx, args),
         Command::Crosswalk(args) => crosswalk::run(&cx, args),
         Command::Coverage => coverage::run(&cx),
+        Command::Imports(args) => imports::run(&cx, args),
     }
 }
 
