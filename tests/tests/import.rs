@@ -619,3 +619,21 @@ fn xls_and_ods_registers_import_like_xlsx() {
         assert_eq!(r3["ai"]["flagged"], true, "{file}: a 42001 reference");
     }
 }
+
+/// A damaged XLS (found by mutating `legacy-risks.xls`) on which the XLS parser panics: the
+/// panic is contained, reported as a damaged file, and nothing else reaches the terminal.
+#[test]
+fn a_parser_panic_is_a_clear_error_not_a_crash() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/damaged-parser-panic.xls");
+    let tmp = tempfile::tempdir().unwrap();
+    let ims = Imsbridge::new(imsbridge_bin(), tmp.path());
+    let out = import(&ims, &file, &[]);
+    assert_eq!(out.code, Some(1), "{}", out.describe());
+    assert!(
+        out.stderr.contains("damaged-parser-panic.xls is damaged"),
+        "{}",
+        out.describe()
+    );
+    assert!(!out.stderr.contains("panicked"), "{}", out.describe());
+    assert_eq!(ims.records(&[]).unwrap().len(), 0);
+}

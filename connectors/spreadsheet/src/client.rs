@@ -18,6 +18,7 @@ mod header;
 mod ole;
 mod workbook;
 mod xlsx_merges;
+pub use workbook::inside_guarded_read;
 
 use std::fmt;
 use std::ops::ControlFlow;

@@ -53,7 +53,7 @@ pub mod map;
 
 pub use client::{
     Cell, Column, Format, Header, Location, ReadError, Row, SpreadsheetFile, TableSummary,
-    column_letter,
+    column_letter, inside_guarded_read,
 };
 pub use config::ReadOptions;
 pub use dates::{DateError, DateOrder, infer_order, parse_date};

@@ -39,6 +39,7 @@ fn main() -> ExitCode {
         }
     };
     init_logging(cli.global.verbose, cli.global.quiet);
+    quiet_contained_panics();
     match commands::run(&cli) {
         Ok(code) => ExitCode::from(code),
         Err(err) if is_broken_pipe(&err) => ExitCode::from(exit::OK),
@@ -62,6 +63,20 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
             .downcast_ref::<std::io::Error>()
             .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
     })
+}
+
+/// The spreadsheet parser's panics on malformed files are caught and reported as "damaged
+/// file" errors; the default hook would still print a Rust backtrace note first, which reads
+/// like a crash. Those go to the debug log; every other panic is printed as usual.
+fn quiet_contained_panics() {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if imsbridge_import::inside_guarded_read() {
+            tracing::debug!("contained a panic in the spreadsheet parser: {info}");
+        } else {
+            default_hook(info);
+        }
+    }));
 }
 
 fn init_logging(verbose: u8, quiet: bool) {

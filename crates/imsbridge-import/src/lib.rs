@@ -23,5 +23,8 @@ mod run;
 
 pub use error::ImportError;
 pub use files::register_files;
+/// For a panic hook: a panic inside the spreadsheet parser is contained and reported as a
+/// damaged file.
+pub use imsbridge_connector_spreadsheet::inside_guarded_read;
 pub use report::{ImportReport, Warning};
 pub use run::{ImportOptions, import_path};

@@ -45,13 +45,28 @@ fn guarded<T>(location: &Location, call: impl FnOnce() -> T) -> Result<T, ReadEr
     guarded_lazy(call, || location.clone())
 }
 
+thread_local! {
+    /// How deep this thread is inside guarded reader calls (see [`inside_guarded_read`]).
+    static GUARDED: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Whether the current thread is inside a call into the spreadsheet parser whose panics are
+/// caught and reported as a damaged file. A program's panic hook can use it to keep such a
+/// contained panic out of the user's terminal (the error message says what happened).
+pub fn inside_guarded_read() -> bool {
+    GUARDED.with(|g| g.get() > 0)
+}
+
 /// [`guarded`] for the per-cell hot path: the location is only built when
 /// something went wrong.
 fn guarded_lazy<T>(
     call: impl FnOnce() -> T,
     location: impl FnOnce() -> Location,
 ) -> Result<T, ReadError> {
-    catch_unwind(AssertUnwindSafe(call)).map_err(|_| {
+    GUARDED.with(|g| g.set(g.get() + 1));
+    let result = catch_unwind(AssertUnwindSafe(call));
+    GUARDED.with(|g| g.set(g.get().saturating_sub(1)));
+    result.map_err(|_| {
         ReadError::corrupt(
             &location(),
             "the spreadsheet reader failed on malformed content",
