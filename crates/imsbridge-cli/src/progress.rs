@@ -17,7 +17,7 @@ pub struct DelayedProgress {
 impl DelayedProgress {
     pub fn new(quiet: bool) -> DelayedProgress {
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
-        let style = ProgressStyle::with_template("{spinner} {msg} {human_pos} rows ({per_sec})")
+        let style = ProgressStyle::with_template("{spinner} {msg}: {human_pos} rows, {elapsed}")
             .unwrap_or_else(|_| ProgressStyle::default_spinner());
         bar.set_style(style);
         DelayedProgress {

@@ -19,7 +19,7 @@ pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// SQLite's page cache per connection, in KiB. The default (2 MiB) is far smaller than the id
 /// index of a large store, and every upsert looks an id up at a random place in it.
-const CACHE_KIB: i64 = 24 * 1024;
+const CACHE_KIB: i64 = 16 * 1024;
 
 /// The page size of new stores; see `Store::init` for why.
 const PAGE_SIZE: u32 = 8192;
