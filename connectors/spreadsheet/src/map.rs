@@ -1184,6 +1184,24 @@ mod tests {
         }
     }
 
+    /// Plans a sheet of `reg.xlsx` with the built-in profile.
+    fn plan<'a>(
+        m: &'a Mappings,
+        sheet: Option<&str>,
+        names: &[&str],
+        rows: &[Row],
+    ) -> SheetMapper<'a> {
+        SheetMapper::plan(
+            m,
+            m.default_profile(),
+            source(sheet),
+            &header(names),
+            None,
+            rows,
+        )
+        .unwrap()
+    }
+
     fn rejection(mapped: MappedRow) -> Issue {
         match mapped {
             MappedRow::Rejected { reason, .. } => reason,
@@ -1195,15 +1213,7 @@ mod tests {
     fn maps_a_risk_row_with_shared_scales_clauses_and_ai_flag() {
         let m = Mappings::embedded().unwrap();
         let rows = risk_rows();
-        let mapper = SheetMapper::plan(
-            &m,
-            m.default_profile(),
-            source(Some("Risks")),
-            &header(&RISK_HEADER),
-            None,
-            &rows,
-        )
-        .unwrap();
+        let mapper = plan(&m, Some("Risks"), &RISK_HEADER, &rows);
         assert_eq!(mapper.kind(), RecordKind::Risk);
         let r = record(mapper.map_row(&rows[0]));
         assert_eq!(r.provenance.external_id, "R-1");
@@ -1254,15 +1264,7 @@ mod tests {
     fn rejects_bad_values_naming_the_cell() {
         let m = Mappings::embedded().unwrap();
         let rows = risk_rows();
-        let mapper = SheetMapper::plan(
-            &m,
-            m.default_profile(),
-            source(Some("Risks")),
-            &header(&RISK_HEADER),
-            None,
-            &rows,
-        )
-        .unwrap();
+        let mapper = plan(&m, Some("Risks"), &RISK_HEADER, &rows);
         let cases = [
             (
                 vec!["R-3", "x", "", "9", "1", "", "", "", ""],
@@ -1317,15 +1319,7 @@ mod tests {
         let m = Mappings::embedded().unwrap();
         let names = ["Ref", "Title", "Likelihood", "Impact", "Comment"];
         let rows = vec![row(4, &["R-1", "Outage", "3", "2", "see minutes"])];
-        let mapper = SheetMapper::plan(
-            &m,
-            m.default_profile(),
-            source(Some("S")),
-            &header(&names),
-            None,
-            &rows,
-        )
-        .unwrap();
+        let mapper = plan(&m, Some("S"), &names, &rows);
         let r = record(mapper.map_row(&rows[0]));
         assert_eq!(
             r.extra.get("Comment").map(String::as_str),
@@ -1359,15 +1353,7 @@ mod tests {
                 "KPI review",
             ],
         )];
-        let mapper = SheetMapper::plan(
-            &m,
-            m.default_profile(),
-            source(Some("Assessment")),
-            &header(&names),
-            None,
-            &rows,
-        )
-        .unwrap();
+        let mapper = plan(&m, Some("Assessment"), &names, &rows);
         assert_eq!(mapper.kind(), RecordKind::RequirementAssessment);
         let r = record(mapper.map_row(&rows[0]));
         assert_eq!(r.provenance.external_id, "iso9001:10.3");
@@ -1404,15 +1390,7 @@ mod tests {
         let m = Mappings::embedded().unwrap();
         let names = ["ID", "Title", "Likelihood", "Impact"];
         let rows = vec![row(2, &["R-1", "Outage", "3", "2"])];
-        let mapper = SheetMapper::plan(
-            &m,
-            m.default_profile(),
-            source(None),
-            &header(&names),
-            None,
-            &rows,
-        )
-        .unwrap();
+        let mapper = plan(&m, None, &names, &rows);
         let issue = rejection(mapper.map_row(&row(3, &["R-2;Flood;3;2"])));
         assert_eq!(issue.location.to_string(), "reg.xlsx!3");
         assert!(
