@@ -20,6 +20,10 @@ use imsbridge_import::{ImportOptions, import_path};
 use imsbridge_mappings::Mappings;
 use imsbridge_store::Store;
 
+// The same allocator as the `imsbridge` binary, so that the figures are the tool's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("phase") {

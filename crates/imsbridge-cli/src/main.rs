@@ -16,6 +16,12 @@ use clap::Parser;
 
 use crate::args::Cli;
 
+// An import's three stages allocate a record per row on one thread and free it on another;
+// mimalloc handles that pattern far better than the system allocator (about a quarter faster
+// on the import benchmark).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Exit codes, documented in `--help` and the README.
 pub mod exit {
     pub const OK: u8 = 0;
