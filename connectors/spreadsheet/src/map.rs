@@ -582,6 +582,8 @@ impl RowContext<'_, '_> {
                 Ok(None)
             }
             Cell::Error(e) => Err(self.reject(index, e.clone())),
+            // Most text cells need no trimming: take them as they are, without a second copy.
+            Cell::Text(t) if t.len() == t.trim().len() => Ok((!t.is_empty()).then(|| t.clone())),
             cell => {
                 let text = cell_text(cell);
                 let trimmed = text.trim();

@@ -203,17 +203,31 @@ impl Record {
             details: &self.details,
             extra: &self.extra,
         };
-        let mut hasher = Sha256::new();
-        // Serialising plain data into a Vec cannot fail (no maps with non-string keys); an
-        // empty hash would still be deterministic if it ever did.
-        let bytes = serde_json::to_vec(&content).unwrap_or_default();
-        hasher.update(&bytes);
-        hex::encode(hasher.finalize())
+        // Serialised straight into the hasher: no intermediate buffer per record. Serialising
+        // plain data cannot fail (no maps with non-string keys); were it ever to, the hash of
+        // what was written so far is still deterministic.
+        let mut hasher = HashWriter(Sha256::new());
+        let _ = serde_json::to_writer(&mut hasher, &content);
+        hex::encode(hasher.0.finalize())
     }
 
     /// Sets `provenance.content_hash` from the current content.
     pub fn seal(&mut self) {
         self.provenance.content_hash = self.compute_content_hash();
+    }
+}
+
+/// Feeds serialised bytes to a SHA-256 hasher.
+struct HashWriter(Sha256);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
