@@ -221,9 +221,7 @@ impl<'a> SheetMapper<'a> {
                 .any(|cell| {
                     let text = cell_text(cell);
                     let text = text.trim();
-                    text.starts_with(['A', 'a'])
-                        && looks_like_clause_number(text)
-                        && StandardId::split_prefix(text).is_none()
+                    text.starts_with(['A', 'a']) && names_no_standard(text)
                 })
         });
         let default_standard = match default_standard {
@@ -741,7 +739,7 @@ impl RowContext<'_, '_> {
         {
             match ClauseRef::parse(&external_id, default_standard) {
                 Ok(c) => clauses.push(c),
-                Err(_) if default_standard.is_none() && looks_like_clause_number(&external_id) => {
+                Err(imsbridge_model::ModelError::NoStandard(_)) => {
                     let index = mapper
                         .fields
                         .get(&Field::ExternalId)
@@ -1057,9 +1055,12 @@ fn is_formula_error(text: &str) -> bool {
     )
 }
 
-fn looks_like_clause_number(text: &str) -> bool {
-    let t = text.trim_start_matches(['A', 'a', '.']);
-    t.starts_with(|c: char| c.is_ascii_digit())
+/// A clause number written without its standard ("A.5.1", "9.2"): the model's own reading.
+fn names_no_standard(text: &str) -> bool {
+    matches!(
+        ClauseRef::parse(text, None),
+        Err(imsbridge_model::ModelError::NoStandard(_))
+    )
 }
 
 fn first_line(text: &str, max_chars: usize) -> String {
