@@ -250,7 +250,7 @@ impl<'o> ImportRun<'o> {
         // the rejects file); the map of ids seen spans every sheet and file of the run.
         let mut seen = std::mem::take(&mut self.seen);
         let seen_ref = &mut seen;
-        let sheet_names = self.sheet_names.clone();
+        let sheet_names = std::mem::take(&mut self.sheet_names);
         let sheet_names_ref = &sheet_names;
         let read_result = std::thread::scope(|scope| {
             // Named, so that logs and profiles say which stage is which.
@@ -383,6 +383,7 @@ impl<'o> ImportRun<'o> {
             (read, outcome)
         });
         self.seen = seen;
+        self.sheet_names = sheet_names;
         let (read, outcome) = read_result;
         match read {
             Ok(summary) => {
