@@ -87,6 +87,11 @@ fn main() -> anyhow::Result<()> {
             again.seconds / import.seconds,
             again.written
         );
+        println!(
+            "  CPU time: import {:.2}× bare calamine (range); unchanged re-import {:.2}× import",
+            import.cpu_seconds / bare.cpu_seconds.max(1e-9),
+            again.cpu_seconds / import.cpu_seconds.max(1e-9)
+        );
         remove_store(&store);
     }
     if csv_rows > 0 {
@@ -164,6 +169,9 @@ struct Measured {
     seconds: f64,
     peak_rss_kib: u64,
     written: u64,
+    /// CPU time of all the phase's threads: on a machine shared with other work, wall times
+    /// vary from run to run much more than this does.
+    cpu_seconds: f64,
 }
 
 fn phase(name: &str, file: &Path, store: &Path) -> anyhow::Result<Measured> {
@@ -186,11 +194,12 @@ fn phase(name: &str, file: &Path, store: &Path) -> anyhow::Result<Measured> {
         .map(|f| f.parse().unwrap_or(0))
         .collect();
     match fields.as_slice() {
-        [rows, micros, rss, written] => Ok(Measured {
+        [rows, micros, rss, written, cpu_millis] => Ok(Measured {
             rows: *rows,
             seconds: *micros as f64 / 1e6,
             peak_rss_kib: *rss,
             written: *written,
+            cpu_seconds: *cpu_millis as f64 / 1e3,
         }),
         _ => bail!("phase {name} printed {text:?}"),
     }
@@ -206,10 +215,11 @@ fn report(
     println!("\n{label}: {rows} rows");
     let line = |name: &str, m: &Measured| {
         println!(
-            "  {name:<34} {:>8.2} s  {:>10.0} rows/s  peak RSS {:>7.1} MiB",
+            "  {name:<34} {:>8.2} s  {:>10.0} rows/s  peak RSS {:>7.1} MiB  CPU {:>6.2} s",
             m.seconds,
             m.rows as f64 / m.seconds.max(1e-9),
-            m.peak_rss_kib as f64 / 1024.0
+            m.peak_rss_kib as f64 / 1024.0,
+            m.cpu_seconds
         );
     };
     for (name, m) in baselines {
@@ -220,7 +230,8 @@ fn report(
     println!("  first import wrote {} records", import.written);
 }
 
-/// Runs one phase in this (child) process and prints `rows micros peak_rss_kib written`.
+/// Runs one phase in this (child) process and prints
+/// `rows micros peak_rss_kib written cpu_millis`.
 fn run_phase(args: &[String]) -> anyhow::Result<()> {
     let [name, file, store] = args else {
         bail!("phase NAME FILE STORE")
@@ -272,8 +283,34 @@ fn run_phase(args: &[String]) -> anyhow::Result<()> {
         other => bail!("unknown phase {other}"),
     };
     let micros = started.elapsed().as_micros();
-    println!("{rows} {micros} {} {written}", peak_rss_kib());
+    println!(
+        "{rows} {micros} {} {written} {}",
+        peak_rss_kib(),
+        cpu_millis()
+    );
     Ok(())
+}
+
+/// User and system CPU time of the whole process so far, in milliseconds, from /proc (0
+/// where there is none). The times are in clock ticks, which Linux fixes at 100 a second
+/// for user space.
+fn cpu_millis() -> u64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0;
+    };
+    // The command name may hold spaces; the fields after it do not.
+    let Some((_, after)) = stat.rsplit_once(')') else {
+        return 0;
+    };
+    let fields: Vec<u64> = after
+        .split_whitespace()
+        .map(|f| f.parse().unwrap_or(0))
+        .collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    match (fields.get(11), fields.get(12)) {
+        (Some(user), Some(system)) => (user + system) * 10,
+        _ => 0,
+    }
 }
 
 /// The process's peak resident set size (VmHWM) in KiB, from /proc; 0 where there is no /proc.

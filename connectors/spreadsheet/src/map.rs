@@ -16,11 +16,28 @@ use imsbridge_model::{
     StandardId, Status, Treatment,
 };
 
+use sha2::{Digest, Sha256};
+
 use crate::dates::{DateOrder, infer_order, parse_date};
 use crate::{Cell, Header, Location, Row};
 
 /// How many rows a mapper looks at to detect scales and the date order of a sheet.
 pub const SAMPLE_ROWS: usize = 500;
+
+/// Changed whenever the mapping code changes what a row maps to: source hashes stored by an
+/// older build then no longer match, and every row is mapped again (once) instead of being
+/// taken as unchanged. The crate version is part of the hash too, for released builds.
+const SOURCE_HASH_REVISION: &str = "1";
+
+/// What identifies a source row before it is mapped (see [`SheetMapper::source_key`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SourceKey {
+    /// The id the row's record has.
+    pub id: RecordId,
+    /// A hash of the row's cells and of everything else the mapping of the sheet reads:
+    /// whenever it is the same, the row maps to the same record.
+    pub hash: [u8; 16],
+}
 
 /// A problem with a place: a rejected row's reason or a warning.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,6 +137,9 @@ pub struct SheetMapper<'a> {
     /// header ("ISO 42001 Ref").
     default_standard: Option<StandardId>,
     warnings: Vec<Issue>,
+    /// The hash of the mapping context: the plan above and the mapping data rows are read
+    /// with. Every source key starts from it.
+    context: [u8; 32],
 }
 
 impl<'a> SheetMapper<'a> {
@@ -318,7 +338,7 @@ impl<'a> SheetMapper<'a> {
             }
         };
 
-        Ok(SheetMapper {
+        let mut mapper = SheetMapper {
             mappings,
             source,
             kind,
@@ -330,7 +350,101 @@ impl<'a> SheetMapper<'a> {
             date_order,
             default_standard,
             warnings,
-        })
+            context: [0; 32],
+        };
+        mapper.context = mapper.context_hash();
+        Ok(mapper)
+    }
+
+    /// Hashes everything besides a row's cells that decides what the row maps to. The
+    /// profile is in it through what it decided (columns, kind, scales, date order,
+    /// standard); the mapping files through the scales chosen, the clause maps and the HS
+    /// clauses, which give clause titles and HS links. Where a row was read (file, sheet, row
+    /// number) is left out: a record's location is not part of its content either.
+    fn context_hash(&self) -> [u8; 32] {
+        let mut h = Sha256::new();
+        let mut put = |text: &str| {
+            h.update((text.len() as u64).to_le_bytes());
+            h.update(text.as_bytes());
+        };
+        put(env!("CARGO_PKG_VERSION"));
+        put(SOURCE_HASH_REVISION);
+        put(&self.source.system);
+        // CSV rows are checked against the header's field count; workbook rows are not.
+        put(if self.source.sheet.is_none() {
+            "csv"
+        } else {
+            "workbook"
+        });
+        put(self.kind.as_str());
+        put(&format!("{:?}", self.fields));
+        put(&format!("{:?}", self.extra_columns));
+        put(&self.column_count.to_string());
+        for (field, chosen) in &self.scales {
+            let scale = chosen.scale;
+            // Not `Scale`'s Debug: it holds a HashMap, whose order varies between runs.
+            put(&format!(
+                "{field:?} {} {} {} {:?} {:?} {:?} {} {}",
+                chosen.level_as_score,
+                scale.id(),
+                scale.title(),
+                scale.dimensions(),
+                scale.levels(),
+                scale.bands(),
+                scale.describe(),
+                scale.is_score()
+            ));
+        }
+        put(&format!("{:?}", self.date_order));
+        put(&format!("{:?}", self.default_standard));
+        put(&format!("{:?}", self.mappings.hs_clauses()));
+        for map in self.mappings.standards() {
+            put(&format!(
+                "{:?} {} {} {:?}",
+                map.standard(),
+                map.designation(),
+                map.title(),
+                map.clauses()
+            ));
+        }
+        h.finalize().into()
+    }
+
+    /// The id a row's record has and a hash of the row with the sheet's mapping context,
+    /// without mapping it: a row whose hash is the one stored with its record maps to that
+    /// record again, so an import can take it as unchanged unmapped. `None` for rows whose id
+    /// takes mapping to know (an empty or error id cell, clause-keyed sheets) and CSV lines
+    /// the mapping rejects outright; those are always mapped.
+    pub fn source_key(&self, row: &Row) -> Option<SourceKey> {
+        if self.source.sheet.is_none() && !self.fits_header(row) {
+            return None;
+        }
+        // The same external id as `RowContext::build` finds.
+        let external_id = match self.fields.get(&Field::ExternalId) {
+            Some(column) => plain_text(row.cells.get(column.index)?)?,
+            None if is_keyed_by_clause(self.kind, &self.fields) => return None,
+            None => format!("row {}", row.number),
+        };
+        let id = RecordId::from_source(&self.source.system, self.kind, &external_id);
+        // Gathered first and hashed in one call: fed to the hasher piece by piece, the many
+        // small pieces cost more than the hashing.
+        let mut bytes = Vec::with_capacity(256);
+        bytes.extend_from_slice(&self.context);
+        bytes.extend_from_slice(id.0.as_bytes());
+        bytes.extend_from_slice(&(row.cells.len() as u64).to_le_bytes());
+        for cell in &row.cells {
+            put_cell(&mut bytes, cell);
+        }
+        let digest = Sha256::digest(&bytes);
+        let mut hash = [0u8; 16];
+        hash.copy_from_slice(&digest[..16]);
+        Some(SourceKey { id, hash })
+    }
+
+    /// A CSV record with another field count than its header has lost its alignment.
+    fn fits_header(&self, row: &Row) -> bool {
+        row.cells.len() >= self.column_count
+            && row.cells.iter().skip(self.column_count).all(Cell::is_blank)
     }
 
     pub fn kind(&self) -> RecordKind {
@@ -384,8 +498,7 @@ impl<'a> SheetMapper<'a> {
         // stray delimiter, an unclosed quote): mapping its cells by position would put values
         // in the wrong fields, so it is rejected. Workbook rows simply end at their last cell.
         let is_csv = self.source.sheet.is_none();
-        let overflow_is_empty = row.cells.iter().skip(self.column_count).all(Cell::is_blank);
-        if is_csv && (row.cells.len() < self.column_count || !overflow_is_empty) {
+        if is_csv && !self.fits_header(row) {
             return MappedRow::Rejected {
                 reason: Issue {
                     location: self.row_location(row.number),
@@ -509,6 +622,47 @@ fn date_fields() -> [Field; 5] {
     ]
 }
 
+/// A cell's value as fields read it: trimmed, `None` when empty; error cells have none.
+fn plain_text(cell: &Cell) -> Option<String> {
+    match cell {
+        Cell::Error(_) => None,
+        // Most text cells need no trimming: take them as they are, without a second copy.
+        Cell::Text(t) if t.len() == t.trim().len() => (!t.is_empty()).then(|| t.clone()),
+        cell => {
+            let text = cell_text(cell);
+            let trimmed = text.trim();
+            (!trimmed.is_empty()).then(|| trimmed.to_string())
+        }
+    }
+}
+
+/// Adds a cell to what a source hash is taken of: its type and exact value, since the
+/// mapping reads more than the text (a date cell and the same date as text are parsed
+/// differently). Texts are length-prefixed, so that no two rows give the same bytes.
+fn put_cell(out: &mut Vec<u8>, cell: &Cell) {
+    let mut text = |tag: u8, t: &str| {
+        out.push(tag);
+        out.extend_from_slice(&(t.len() as u64).to_le_bytes());
+        out.extend_from_slice(t.as_bytes());
+    };
+    match cell {
+        Cell::Empty => out.push(0),
+        Cell::Text(t) => text(1, t),
+        Cell::Error(e) => text(2, e),
+        Cell::Number(n) => {
+            out.push(3);
+            out.extend_from_slice(&n.to_bits().to_le_bytes());
+        }
+        Cell::Bool(b) => out.extend_from_slice(&[4, u8::from(*b)]),
+        Cell::DateTime(dt) => {
+            let at = dt.and_utc();
+            out.push(5);
+            out.extend_from_slice(&at.timestamp().to_le_bytes());
+            out.extend_from_slice(&at.timestamp_subsec_nanos().to_le_bytes());
+        }
+    }
+}
+
 /// A cell as text: whole numbers without ".0", dates as ISO dates.
 pub fn cell_text(cell: &Cell) -> String {
     match cell {
@@ -580,17 +734,7 @@ impl RowContext<'_, '_> {
                 Ok(None)
             }
             Cell::Error(e) => Err(self.reject(index, e.clone())),
-            // Most text cells need no trimming: take them as they are, without a second copy.
-            Cell::Text(t) if t.len() == t.trim().len() => Ok((!t.is_empty()).then(|| t.clone())),
-            cell => {
-                let text = cell_text(cell);
-                let trimmed = text.trim();
-                Ok(if trimmed.is_empty() {
-                    None
-                } else {
-                    Some(trimmed.to_string())
-                })
-            }
+            cell => Ok(plain_text(cell)),
         }
     }
 
@@ -1406,5 +1550,154 @@ mod tests {
             mapper.map_row(&row(4, &["R-3", "Fire", "1", "1", ""])),
             MappedRow::Record { .. }
         ));
+    }
+
+    /// The key a row would have, and the record it maps to, for the same row.
+    fn key_and_record(mapper: &SheetMapper<'_>, r: &Row) -> (SourceKey, Record) {
+        (mapper.source_key(r).unwrap(), record(mapper.map_row(r)))
+    }
+
+    #[test]
+    fn a_source_key_names_the_record_the_row_maps_to() {
+        let m = Mappings::embedded().unwrap();
+        let rows = risk_rows();
+        let mapper = plan(&m, Some("Risks"), &RISK_HEADER, &rows);
+        for r in &rows {
+            let (key, mapped) = key_and_record(&mapper, r);
+            assert_eq!(key.id, mapped.id);
+        }
+        // Ids as workbooks hold them: padded text, numbers.
+        let mut padded = rows[0].clone();
+        padded.cells[0] = Cell::Text("  R-1 ".into());
+        let (key, mapped) = key_and_record(&mapper, &padded);
+        assert_eq!((key.id, mapped.id), (mapped.id, rows_id(&mapper, "R-1")));
+        let mut numeric = rows[0].clone();
+        numeric.cells[0] = Cell::Number(42.0);
+        let (key, mapped) = key_and_record(&mapper, &numeric);
+        assert_eq!(
+            (key.id, mapped.provenance.external_id.as_str()),
+            (mapped.id, "42")
+        );
+
+        // Without an ID column a record is its row.
+        let names = ["Risk Title", "Likelihood", "Impact"];
+        let plain = [row(4, &["Fire", "1", "2"]), row(5, &["Flood", "3", "3"])];
+        let mapper = plan(&m, Some("Risks"), &names, &plain);
+        let (key, mapped) = key_and_record(&mapper, &plain[1]);
+        assert_eq!(key.id, mapped.id);
+        assert_eq!(mapped.provenance.external_id, "row 5");
+        let moved = Row {
+            number: 6,
+            ..plain[1].clone()
+        };
+        assert_ne!(mapper.source_key(&moved).unwrap(), key);
+    }
+
+    fn rows_id(mapper: &SheetMapper<'_>, external_id: &str) -> RecordId {
+        RecordId::from_source(&mapper.source.system, mapper.kind, external_id)
+    }
+
+    #[test]
+    fn a_source_key_changes_with_the_cells_but_not_with_the_row_number() {
+        let m = Mappings::embedded().unwrap();
+        let rows = risk_rows();
+        let mapper = plan(&m, Some("Risks"), &RISK_HEADER, &rows);
+        let key = mapper.source_key(&rows[0]).unwrap();
+        assert_eq!(mapper.source_key(&rows[0].clone()).unwrap(), key);
+        let moved = Row {
+            number: 99,
+            ..rows[0].clone()
+        };
+        assert_eq!(
+            mapper.source_key(&moved).unwrap(),
+            key,
+            "rows move; ids stay"
+        );
+        let mut edited = rows[0].clone();
+        edited.cells[1] = Cell::Text("Model drift!".into());
+        assert_ne!(mapper.source_key(&edited).unwrap().hash, key.hash);
+        // The same digits as a number and as text are read differently (dates, scales).
+        let mut as_number = rows[0].clone();
+        as_number.cells[3] = Cell::Number(5.0);
+        assert_ne!(mapper.source_key(&as_number).unwrap().hash, key.hash);
+        // A cell that moves to the next column is another row.
+        let mut shifted = rows[0].clone();
+        shifted.cells.insert(1, Cell::Empty);
+        assert_ne!(mapper.source_key(&shifted).unwrap().hash, key.hash);
+    }
+
+    #[test]
+    fn a_source_key_changes_with_the_mapping_context() {
+        let m = Mappings::embedded().unwrap();
+        let rows = risk_rows();
+        let key = |mapper: SheetMapper<'_>| mapper.source_key(&rows[0]).unwrap();
+        let base = key(plan(&m, Some("Risks"), &RISK_HEADER, &rows));
+        assert_eq!(key(plan(&m, Some("Risks"), &RISK_HEADER, &rows)), base);
+        // Where the sheet is does not matter; what it is mapped with does.
+        assert_eq!(
+            key(plan(&m, Some("Other sheet"), &RISK_HEADER, &rows)),
+            base
+        );
+        let with = |source: SheetSource, names: &[&str], kind: Option<RecordKind>| {
+            key(
+                SheetMapper::plan(&m, m.default_profile(), source, &header(names), kind, &rows)
+                    .unwrap(),
+            )
+        };
+        let standard = SheetSource {
+            standard: Some(StandardId::Iso9001),
+            ..source(Some("Risks"))
+        };
+        assert_ne!(with(standard, &RISK_HEADER, None).hash, base.hash);
+        let system = SheetSource {
+            system: "other".into(),
+            ..source(Some("Risks"))
+        };
+        assert_ne!(with(system, &RISK_HEADER, None), base);
+        let mut renamed = RISK_HEADER;
+        renamed[7] = "Risk Treatment Notes";
+        assert_ne!(with(source(Some("Risks")), &renamed, None).hash, base.hash);
+        assert_ne!(
+            with(
+                source(Some("Risks")),
+                &RISK_HEADER,
+                Some(RecordKind::Incident)
+            ),
+            base
+        );
+
+        // Mapping files: a scale that reads one more word.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("scales")).unwrap();
+        let scale = include_str!("../../../mappings/scales/1-5.toml").replacen(
+            "\"rare\",",
+            "\"rare\", \"hardly ever\",",
+            1,
+        );
+        std::fs::write(dir.path().join("scales/1-5.toml"), scale).unwrap();
+        let other = Mappings::load(Some(dir.path())).unwrap();
+        assert_ne!(
+            key(plan(&other, Some("Risks"), &RISK_HEADER, &rows)).hash,
+            base.hash
+        );
+    }
+
+    #[test]
+    fn rows_whose_id_takes_mapping_have_no_source_key() {
+        let m = Mappings::embedded().unwrap();
+        let rows = risk_rows();
+        let mapper = plan(&m, Some("Risks"), &RISK_HEADER, &rows);
+        let mut empty = rows[0].clone();
+        empty.cells[0] = Cell::Text("  ".into());
+        assert_eq!(mapper.source_key(&empty), None);
+        let mut error = rows[0].clone();
+        error.cells[0] = Cell::Error("#REF!".into());
+        assert_eq!(mapper.source_key(&error), None);
+        // A CSV line that lost its alignment is rejected by the mapping, not recognised.
+        let csv = plan(&m, None, &RISK_HEADER, &rows);
+        let mut short = rows[0].clone();
+        short.cells.truncate(5);
+        assert_eq!(csv.source_key(&short), None);
+        assert!(csv.source_key(&rows[0]).is_some());
     }
 }

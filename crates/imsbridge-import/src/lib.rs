@@ -26,5 +26,6 @@ pub use files::register_files;
 /// For a panic hook: a panic inside the spreadsheet parser is contained and reported as a
 /// damaged file.
 pub use imsbridge_connector_spreadsheet::inside_guarded_read;
+pub use rejects::RejectsFile;
 pub use report::{ImportReport, Warning};
 pub use run::{ImportOptions, import_path};

@@ -33,4 +33,8 @@ pub struct ImportReport {
     pub dry_run: bool,
     /// The import run's id in the store (none for a dry run).
     pub run_id: Option<i64>,
+    /// Of the unchanged records, those recognised by their source row's hash, without mapping
+    /// the row. Diagnostic only: not part of the JSON output.
+    #[serde(skip)]
+    pub recognised: u64,
 }

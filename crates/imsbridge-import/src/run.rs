@@ -1,15 +1,19 @@
 use std::collections::HashMap;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use chrono::Utc;
 use imsbridge_connector_spreadsheet::{
-    Header, Location, MappedRow, PlanError, ReadError, ReadOptions, Row, SAMPLE_ROWS, SheetMapper,
-    SheetSource, SpreadsheetFile, cell_text,
+    Header, Issue, Location, MappedRow, PlanError, ReadError, ReadOptions, Row, SAMPLE_ROWS,
+    SheetMapper, SheetSource, SourceKey, SpreadsheetFile, cell_text,
 };
 use imsbridge_mappings::{Mappings, Profile};
 use imsbridge_model::RecordKind;
-use imsbridge_store::{ImportRunStart, ImportRunSummary, ImportTx, Store, UpsertOutcome};
+use imsbridge_store::{
+    EncodedRecord, ImportRunStart, ImportRunSummary, ImportTx, KnownSources, SourceCollector,
+    Store, UpsertOutcome,
+};
 
 use crate::rejects::RejectsFile;
 use crate::{ImportError, ImportReport, Warning, register_files};
@@ -243,7 +247,7 @@ impl<'o> ImportRun<'o> {
 
         let (sender, receiver) = std::sync::mpsc::sync_channel::<Event>(CHANNEL_BATCHES);
         let (mapped_sender, mapped_receiver) =
-            std::sync::mpsc::sync_channel::<Mapped>(CHANNEL_BATCHES);
+            std::sync::mpsc::sync_channel::<Mapped<'_>>(CHANNEL_BATCHES);
         let kind = options.kind;
         let source_ref = &source;
         // The duplicate check runs in the mapping stage, where the row's cells still are (for
@@ -304,6 +308,7 @@ impl<'o> ImportRun<'o> {
                         header: None,
                         buffer: Vec::new(),
                         mapper: None,
+                        known: KnownSources::default(),
                         out: mapped_sender,
                         seen: seen_ref,
                         sheet_names: sheet_names_ref,
@@ -340,18 +345,18 @@ impl<'o> ImportRun<'o> {
                 label: &label,
                 header: None,
                 last_row: None,
+                mapper: None,
+                kind: None,
+                sources: SourceCollector::new(source_ref.system.clone(), label.clone()),
             };
             let mut failure = None;
             for mapped in mapped_receiver.iter() {
                 let outcome = match mapped {
                     Mapped::Planned {
                         header,
-                        kind,
-                        warnings,
-                    } => {
-                        store.planned(header, kind, warnings);
-                        Ok(())
-                    }
+                        mapper,
+                        known,
+                    } => store.planned(header, mapper, &known),
                     Mapped::Rows(rows) => {
                         progress(rows.len() as u64);
                         rows.into_iter().try_for_each(|row| store.handle(row))
@@ -365,6 +370,9 @@ impl<'o> ImportRun<'o> {
             }
             // Dropping the receiver stops the mapping stage, which in turn stops the reader.
             drop(mapped_receiver);
+            if failure.is_none() {
+                failure = store.save_known_sources().err();
+            }
             let outcome = match failure {
                 Some(e) => Err(e),
                 None => Ok(()),
@@ -413,24 +421,43 @@ enum Event {
 }
 
 /// From the mapping stage to the storing stage.
-enum Mapped {
-    /// The sheet's plan: sent once, before any row.
+enum Mapped<'m> {
+    /// The sheet's plan: sent once, before any row. The storing stage answers with the
+    /// sheet's known source rows, which the mapping stage waits for.
     Planned {
         header: Header,
-        kind: RecordKind,
-        warnings: Vec<imsbridge_connector_spreadsheet::Issue>,
+        mapper: Arc<SheetMapper<'m>>,
+        known: std::sync::mpsc::SyncSender<KnownSources>,
     },
     Rows(Vec<MappedLine>),
     /// The sheet cannot be mapped (not a register, or a plan error); nothing follows.
     Failed(SheetError),
 }
 
-/// One mapped row, with what the storing stage needs besides the outcome: the row number (for
-/// gaps) and, for a rejected row only, its cells as text (for the rejects file).
+/// One row as the mapping stage passes it on, with its number (for gaps).
 struct MappedLine {
     number: u32,
-    mapped: MappedRow,
-    rejected_cells: Option<Vec<String>>,
+    line: Line,
+}
+
+enum Line {
+    /// Cells holding only spaces.
+    Blank,
+    /// The row's record, serialised for the store here rather than in the storing stage,
+    /// which is the busiest.
+    Record {
+        record: EncodedRecord,
+        warnings: Vec<Issue>,
+    },
+    /// With the row's cells as text, for the rejects file.
+    Rejected {
+        reason: Issue,
+        warnings: Vec<Issue>,
+        cells: Vec<String>,
+    },
+    /// A row the last import of the sheet stored, by its source hash: most likely unchanged,
+    /// so not mapped. The storing stage confirms it, or maps it after all.
+    Known { key: SourceKey, row: Row },
 }
 
 /// The mapping stage of one sheet, on its own thread: plans the mapping from the header and
@@ -444,8 +471,10 @@ struct MapStage<'m, 's> {
     header: Option<Header>,
     /// The first rows, held until the mapping is planned from them.
     buffer: Vec<Row>,
-    mapper: Option<SheetMapper<'m>>,
-    out: std::sync::mpsc::SyncSender<Mapped>,
+    mapper: Option<Arc<SheetMapper<'m>>>,
+    /// The source rows the sheet's last import stored, from the storing stage.
+    known: KnownSources,
+    out: std::sync::mpsc::SyncSender<Mapped<'m>>,
     /// Record ids (their first 64 bits) seen in this run → where.
     seen: &'s mut HashMap<[u32; 2], SeenAt>,
     /// Sheet number → "file.xlsx!Risks", for duplicate messages.
@@ -492,13 +521,20 @@ impl MapStage<'_, '_> {
             sample,
         ) {
             Ok(mapper) => {
+                let mapper = Arc::new(mapper);
+                let (known, reply) = std::sync::mpsc::sync_channel(1);
                 let planned = Mapped::Planned {
                     header,
-                    kind: mapper.kind(),
-                    warnings: mapper.warnings().to_vec(),
+                    mapper: Arc::clone(&mapper),
+                    known,
                 };
                 self.mapper = Some(mapper);
-                self.out.send(planned).is_ok()
+                if self.out.send(planned).is_err() {
+                    return false;
+                }
+                // No answer means the storing stage stopped; the next send says so.
+                self.known = reply.recv().unwrap_or_default();
+                true
             }
             Err(e) => {
                 let error = match e {
@@ -520,20 +556,49 @@ impl MapStage<'_, '_> {
         };
         let mut lines = Vec::with_capacity(rows.len());
         for row in rows {
+            let number = row.number;
+            let key = mapper.source_key(&row);
+            // A known row still takes part in the duplicate check; a duplicate is mapped, to
+            // be rejected with its cells like any other.
+            if let Some(key) = key
+                && self.known.contains(&key.hash)
+                && self.first_seen(key.id, number).is_none()
+            {
+                lines.push(MappedLine {
+                    number,
+                    line: Line::Known { key, row },
+                });
+                continue;
+            }
             let mut mapped = mapper.map_row(&row);
             if let MappedRow::Record { record, warnings } = mapped {
-                mapped = self.check_duplicate(&mapper, record, warnings, row.number);
+                mapped = self.check_duplicate(&mapper, record, warnings, number);
             }
-            let rejected_cells = matches!(mapped, MappedRow::Rejected { .. })
-                .then(|| row.cells.iter().map(cell_text).collect());
-            lines.push(MappedLine {
-                number: row.number,
-                mapped,
-                rejected_cells,
-            });
+            let line = match to_line(mapped, key, &row) {
+                Ok(line) => line,
+                Err(e) => {
+                    let _ = self.out.send(Mapped::Failed(SheetError::Fatal(e.into())));
+                    return false;
+                }
+            };
+            lines.push(MappedLine { number, line });
         }
         self.mapper = Some(mapper);
         self.out.send(Mapped::Rows(lines)).is_ok()
+    }
+
+    /// Where an id was first seen in this run, if it was; otherwise it is now, at `row`.
+    fn first_seen(&mut self, id: imsbridge_model::RecordId, row: u32) -> Option<SeenAt> {
+        // The id's first 64 bits, as two u32 so that an entry needs no 8-byte alignment.
+        let (high, _) = id.0.as_u64_pair();
+        let key = [(high >> 32) as u32, high as u32];
+        match self.seen.get(&key).copied() {
+            Some(seen) => Some(seen),
+            None => {
+                self.seen.insert(key, SeenAt::pack(self.sheet_number, row));
+                None
+            }
+        }
     }
 
     /// A second row with the same id in one run is rejected, not merged into the first: which
@@ -545,10 +610,7 @@ impl MapStage<'_, '_> {
         warnings: Vec<imsbridge_connector_spreadsheet::Issue>,
         row: u32,
     ) -> MappedRow {
-        // The id's first 64 bits, as two u32 so that an entry needs no 8-byte alignment.
-        let (high, _) = record.id.0.as_u64_pair();
-        let key = [(high >> 32) as u32, high as u32];
-        match self.seen.get(&key).copied() {
+        match self.first_seen(record.id, row) {
             Some(seen) => {
                 let first = match seen.unpack() {
                     Some((sheet, first_row)) => {
@@ -571,12 +633,36 @@ impl MapStage<'_, '_> {
                     warnings,
                 }
             }
-            None => {
-                self.seen.insert(key, SeenAt::pack(self.sheet_number, row));
-                MappedRow::Record { record, warnings }
-            }
+            None => MappedRow::Record { record, warnings },
         }
     }
+}
+
+/// Turns a mapped row into what the storing stage takes. A record gets the row's source hash
+/// only when the row raised no warning: such a row must be mapped, and warned about, on
+/// every import.
+fn to_line(
+    mapped: MappedRow,
+    key: Option<SourceKey>,
+    row: &Row,
+) -> Result<Line, imsbridge_store::StoreError> {
+    Ok(match mapped {
+        MappedRow::Blank => Line::Blank,
+        MappedRow::Rejected { reason, warnings } => Line::Rejected {
+            reason,
+            warnings,
+            cells: row.cells.iter().map(cell_text).collect(),
+        },
+        MappedRow::Record { record, warnings } => {
+            let source = key
+                .filter(|k| warnings.is_empty() && k.id == record.id)
+                .map(|k| k.hash);
+            Line::Record {
+                record: EncodedRecord::new(record, source)?,
+                warnings,
+            }
+        }
+    })
 }
 
 /// Where an id was first seen, in 32 bits: sheet number (8 bits) and row (24 bits). A map entry
@@ -604,7 +690,7 @@ impl SeenAt {
 
 /// The storing stage of one sheet: checks ids for duplicates, writes records, reports
 /// rejected rows, warnings and gaps.
-struct StoreStage<'r, 'o, 't> {
+struct StoreStage<'r, 'o, 't, 'm> {
     run: &'r mut ImportRun<'o>,
     tx: &'r mut ImportTx<'t>,
     source: &'r SheetSource,
@@ -613,21 +699,51 @@ struct StoreStage<'r, 'o, 't> {
     /// The last row that held anything: a gap before the next one is a run of blank rows,
     /// reported as one warning (the reader passes only rows with content).
     last_row: Option<u32>,
+    /// The sheet's plan, shared with the mapping stage: a known row that turns out not to be
+    /// unchanged is mapped here.
+    mapper: Option<Arc<SheetMapper<'m>>>,
+    kind: Option<RecordKind>,
+    /// The source hashes of the rows stored (or confirmed) so far, for the next import.
+    sources: SourceCollector,
 }
 
-impl StoreStage<'_, '_, '_> {
+impl<'m> StoreStage<'_, '_, '_, 'm> {
+    /// Takes the sheet's plan and answers the mapping stage with the source rows the last
+    /// import of the sheet stored.
     fn planned(
         &mut self,
         header: Header,
-        kind: RecordKind,
-        warnings: Vec<imsbridge_connector_spreadsheet::Issue>,
-    ) {
+        mapper: Arc<SheetMapper<'m>>,
+        reply: &std::sync::mpsc::SyncSender<KnownSources>,
+    ) -> Result<(), SheetError> {
+        let kind = mapper.kind();
         tracing::info!(sheet = %self.label, %kind, "importing sheet");
         self.run.report.sheets.insert(self.label.to_string(), kind);
-        for w in warnings {
-            self.run.warn(w.location.to_string(), w.message);
+        for w in mapper.warnings() {
+            self.run.warn(w.location.to_string(), w.message.clone());
         }
         self.header = Some(header);
+        self.kind = Some(kind);
+        self.mapper = Some(mapper);
+        let known = self
+            .tx
+            .known_sources(&self.source.system, self.label)
+            .map_err(|e| SheetError::Fatal(e.into()))?;
+        tracing::debug!(sheet = %self.label, rows = known.len(), "known source rows");
+        // A mapping stage that stopped meanwhile reports why itself.
+        let _ = reply.send(known);
+        Ok(())
+    }
+
+    /// Keeps the source hashes of this sheet's stored rows for its next import.
+    fn save_known_sources(&mut self) -> Result<(), SheetError> {
+        if self.mapper.is_none() {
+            // Never planned: not a register, nothing stored.
+            return Ok(());
+        }
+        self.tx
+            .save_known_sources(&mut self.sources)
+            .map_err(|e| SheetError::Fatal(e.into()))
     }
 
     /// Warns about the blank rows between the previous row with content and this one. Blank
@@ -655,44 +771,95 @@ impl StoreStage<'_, '_, '_> {
     }
 
     fn handle(&mut self, line: MappedLine) -> Result<(), SheetError> {
-        let MappedLine {
-            number,
-            mapped,
-            rejected_cells,
-        } = line;
-        if !matches!(mapped, MappedRow::Blank) {
+        let MappedLine { number, line } = line;
+        if !matches!(line, Line::Blank) {
             self.note_gap(number);
         }
-        match mapped {
+        match line {
             // Cells holding only spaces: part of the next gap.
-            MappedRow::Blank => Ok(()),
-            MappedRow::Rejected { reason, warnings } => {
+            Line::Blank => Ok(()),
+            Line::Rejected {
+                reason,
+                warnings,
+                cells,
+            } => {
                 for w in warnings {
                     self.run.warn(w.location.to_string(), w.message);
                 }
-                self.reject(
-                    rejected_cells.unwrap_or_default(),
-                    reason.location.to_string(),
-                    reason.message,
-                )
+                self.reject(cells, reason.location.to_string(), reason.message)
             }
-            MappedRow::Record { record, warnings } => {
+            Line::Record { record, warnings } => {
                 for w in warnings {
                     self.run.warn(w.location.to_string(), w.message);
                 }
-                let kind = record.kind();
-                match self
+                self.store(&record)
+            }
+            Line::Known { key, row } => {
+                if self
                     .tx
-                    .upsert(&record)
+                    .confirm_unchanged(key.id, &key.hash)
                     .map_err(|e| SheetError::Fatal(e.into()))?
                 {
-                    UpsertOutcome::Inserted => self.run.report.imported += 1,
-                    UpsertOutcome::Updated => self.run.report.updated += 1,
-                    UpsertOutcome::Unchanged => self.run.report.unchanged += 1,
+                    self.count(UpsertOutcome::Unchanged, self.kind);
+                    self.run.report.recognised += 1;
+                    self.tx
+                        .keep_source(&mut self.sources, &key.hash)
+                        .map_err(|e| SheetError::Fatal(e.into()))?;
+                    return Ok(());
                 }
-                *self.run.report.records.entry(kind).or_default() += 1;
-                Ok(())
+                // The stored record is not this row's after all (written since from another
+                // source, or a fingerprint shared by two rows): map the row as usual. Its id
+                // has been through the duplicate check already.
+                let Some(mapper) = self.mapper.clone() else {
+                    return Ok(());
+                };
+                let mapped = mapper.map_row(&row);
+                match to_line(mapped, Some(key), &row).map_err(|e| SheetError::Fatal(e.into()))? {
+                    Line::Known { .. } | Line::Blank => Ok(()),
+                    Line::Rejected {
+                        reason,
+                        warnings,
+                        cells,
+                    } => {
+                        for w in warnings {
+                            self.run.warn(w.location.to_string(), w.message);
+                        }
+                        self.reject(cells, reason.location.to_string(), reason.message)
+                    }
+                    Line::Record { record, warnings } => {
+                        for w in warnings {
+                            self.run.warn(w.location.to_string(), w.message);
+                        }
+                        self.store(&record)
+                    }
+                }
             }
+        }
+    }
+
+    fn store(&mut self, record: &EncodedRecord) -> Result<(), SheetError> {
+        let outcome = self
+            .tx
+            .upsert_encoded(record)
+            .map_err(|e| SheetError::Fatal(e.into()))?;
+        if let Some(hash) = record.source_hash() {
+            self.tx
+                .keep_source(&mut self.sources, hash)
+                .map_err(|e| SheetError::Fatal(e.into()))?;
+        }
+        self.count(outcome, Some(record.record().kind()));
+        Ok(())
+    }
+
+    fn count(&mut self, outcome: UpsertOutcome, kind: Option<RecordKind>) {
+        let report = &mut self.run.report;
+        match outcome {
+            UpsertOutcome::Inserted => report.imported += 1,
+            UpsertOutcome::Updated => report.updated += 1,
+            UpsertOutcome::Unchanged => report.unchanged += 1,
+        }
+        if let Some(kind) = kind {
+            *report.records.entry(kind).or_default() += 1;
         }
     }
 
@@ -899,5 +1066,146 @@ mod tests {
         assert_eq!(gaps.len(), 1, "{:?}", report.warnings);
         assert_eq!(gaps[0].location, "risks.csv!3");
         assert!(rows >= 2);
+    }
+
+    /// A register with a row that warns (an unreadable clause), one that is rejected (a
+    /// likelihood off the scale) and a duplicate id.
+    fn register(title_of_r3: &str) -> String {
+        let mut text = String::from("Risk ID,Risk Title,Clause,Likelihood,Impact,Treatment\n");
+        for i in 1..=20 {
+            text.push_str(&format!(
+                "R-{i},Risk {i},27001 A.5.{i},{},2,Mitigate\n",
+                i % 5 + 1
+            ));
+        }
+        text.push_str(&format!("R-30,{title_of_r3},27001 A.5.7,3,3,Accept\n"));
+        text.push_str("R-31,Vague,see the policy,2,2,Accept\n");
+        text.push_str("R-32,Off the scale,27001 A.5.7,9,2,Accept\n");
+        text.push_str("R-1,Risk 1,27001 A.5.1,2,2,Mitigate\n");
+        text
+    }
+
+    fn import_file(
+        store: &mut Store,
+        mappings: &Mappings,
+        opts: &ImportOptions,
+        file: &Path,
+    ) -> ImportReport {
+        import_path(store, mappings, file, opts, &mut |_| {}).unwrap()
+    }
+
+    #[test]
+    fn an_unchanged_reimport_recognises_its_rows_and_reports_like_the_first() {
+        let (dir, mappings, mut store) = setup();
+        let file = dir.path().join("risks.csv");
+        std::fs::write(&file, register("Outage")).unwrap();
+        let opts = options(&mappings, dir.path());
+        let first = import_file(&mut store, &mappings, &opts, &file);
+        assert_eq!(
+            (first.imported, first.rejected, first.recognised),
+            (22, 2, 0)
+        );
+        assert!(
+            first
+                .warnings
+                .iter()
+                .any(|w| w.message.contains("not a clause"))
+        );
+
+        let again = import_file(&mut store, &mappings, &opts, &file);
+        assert_eq!((again.imported, again.updated, again.unchanged), (0, 0, 22));
+        // Every row but the one with a warning, which is mapped (and warned about) again.
+        assert_eq!(again.recognised, 21);
+        assert_eq!(again.warnings, first.warnings);
+        assert_eq!(again.rejects, first.rejects);
+        assert_eq!(again.records, first.records);
+        assert_eq!(store.import_runs(1).unwrap()[0].unchanged, 22);
+
+        // A dry run recognises them too, and writes nothing.
+        let mut dry = opts.clone();
+        dry.dry_run = true;
+        let report = import_file(&mut store, &mappings, &dry, &file);
+        assert_eq!((report.unchanged, report.recognised), (22, 21));
+    }
+
+    #[test]
+    fn a_changed_row_is_updated_with_its_history_and_the_rest_recognised() {
+        let (dir, mappings, mut store) = setup();
+        let file = dir.path().join("risks.csv");
+        std::fs::write(&file, register("Outage")).unwrap();
+        let opts = options(&mappings, dir.path());
+        import_file(&mut store, &mappings, &opts, &file);
+        let id = imsbridge_model::RecordId::from_source("risks.csv", RecordKind::Risk, "R-30");
+        let before = store.record(id).unwrap().unwrap();
+
+        std::fs::write(&file, register("Power outage")).unwrap();
+        let report = import_file(&mut store, &mappings, &opts, &file);
+        assert_eq!(
+            (report.updated, report.unchanged, report.recognised),
+            (1, 21, 20)
+        );
+        let history = store.record_versions(id).unwrap();
+        assert_eq!(history.len(), 1);
+        assert_eq!(history[0].record, before);
+        assert_eq!(store.record(id).unwrap().unwrap().title, "Power outage");
+
+        // And back: the old row is recognised by no stored record, so it is mapped.
+        std::fs::write(&file, register("Outage")).unwrap();
+        let report = import_file(&mut store, &mappings, &opts, &file);
+        assert_eq!((report.updated, report.recognised), (1, 20));
+        assert_eq!(store.record_versions(id).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_known_row_that_repeats_an_id_is_still_rejected_as_a_duplicate() {
+        let (dir, mappings, mut store) = setup();
+        let file = dir.path().join("risks.csv");
+        // The same line twice: both have the same source hash.
+        let mut text = register("Outage");
+        text.push_str("R-5,Risk 5,27001 A.5.5,1,2,Mitigate\n");
+        std::fs::write(&file, &text).unwrap();
+        let opts = options(&mappings, dir.path());
+        let first = import_file(&mut store, &mappings, &opts, &file);
+        assert_eq!(first.rejected, 3);
+        let again = import_file(&mut store, &mappings, &opts, &file);
+        assert_eq!(
+            (again.rejected, again.unchanged, again.recognised),
+            (3, 22, 21)
+        );
+        assert_eq!(again.rejects, first.rejects);
+        assert!(
+            again
+                .rejects
+                .iter()
+                .filter(|r| r.message.contains("duplicate"))
+                .count()
+                == 2
+        );
+    }
+
+    #[test]
+    fn other_mapping_options_map_every_row_again() {
+        let (dir, mappings, mut store) = setup();
+        let file = dir.path().join("risks.csv");
+        std::fs::write(
+            &file,
+            "Risk ID,Risk Title,Clause,Likelihood,Impact\nR-1,Supplier,8.4,3,2\nR-2,Audit,9.2,2,2\n",
+        )
+        .unwrap();
+        let mut opts = options(&mappings, dir.path());
+        opts.standard = Some(imsbridge_model::StandardId::Iso9001);
+        let first = import_file(&mut store, &mappings, &opts, &file);
+        assert_eq!(first.imported, 2);
+        assert_eq!(
+            import_file(&mut store, &mappings, &opts, &file).recognised,
+            2
+        );
+        // The same cells name other clauses now: nothing may be taken as unchanged.
+        opts.standard = Some(imsbridge_model::StandardId::Iso27001);
+        let report = import_file(&mut store, &mappings, &opts, &file);
+        assert_eq!((report.updated, report.recognised), (2, 0));
+        let id = imsbridge_model::RecordId::from_source("risks.csv", RecordKind::Risk, "R-1");
+        let clauses = store.record(id).unwrap().unwrap().clauses;
+        assert_eq!(clauses[0].standard, imsbridge_model::StandardId::Iso27001);
     }
 }

@@ -78,6 +78,14 @@ pub enum StoreError {
         source: serde_json::Error,
     },
 
+    /// Serialising a record for storage before any store is involved (see
+    /// [`crate::EncodedRecord`]).
+    #[error("record {id} cannot be serialised for storage: {source}")]
+    Encode {
+        id: String,
+        source: serde_json::Error,
+    },
+
     #[error(
         "the import into store {} was aborted by an earlier error; nothing of it was saved",
         path.display()

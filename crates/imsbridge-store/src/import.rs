@@ -7,7 +7,8 @@ use std::fmt;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
-use imsbridge_model::{Record, RecordId, RecordKind, StandardId};
+use imsbridge_model::{Record, RecordId, RecordKind};
+use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{
     CachedStatement, Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params,
 };
@@ -67,6 +68,167 @@ pub enum UpsertOutcome {
     Updated,
     /// Same content hash as stored: nothing was written.
     Unchanged,
+}
+
+/// The hash of a source row and of the mapping context of its sheet: whenever it is the same,
+/// so is the record mapped from the row (see the spreadsheet connector's source keys).
+pub type SourceHash = [u8; 16];
+
+/// A record ready to be stored, its JSON serialised by the caller: an importer encodes on
+/// its mapping thread, so that the single thread writing to SQLite does not also serialise.
+#[derive(Debug, Clone)]
+pub struct EncodedRecord {
+    record: Box<Record>,
+    json: String,
+    source_hash: Option<SourceHash>,
+}
+
+impl EncodedRecord {
+    /// Seals the record when it has no content hash yet and serialises it. `source_hash` is
+    /// the hash of the source row the record was mapped from, when the same row must always
+    /// map to the same record (a row with warnings must not have one: it is mapped, and its
+    /// warnings reported, on every import).
+    pub fn new(
+        mut record: Box<Record>,
+        source_hash: Option<SourceHash>,
+    ) -> Result<EncodedRecord, StoreError> {
+        if record.provenance.content_hash.is_empty() {
+            record.seal();
+        }
+        // Sized for a typical record at once: grown from serde_json's default, the buffer
+        // would be reallocated and copied four times per record.
+        let mut json = Vec::with_capacity(JSON_CAPACITY);
+        serde_json::to_writer(&mut json, &*record).map_err(|source| StoreError::Encode {
+            id: record.id.to_string(),
+            source,
+        })?;
+        // serde_json writes UTF-8 only, so this never fails; were it to, say so.
+        let json = String::from_utf8(json).map_err(|e| StoreError::Encode {
+            id: record.id.to_string(),
+            source: serde::ser::Error::custom(e),
+        })?;
+        Ok(EncodedRecord {
+            record,
+            json,
+            source_hash,
+        })
+    }
+
+    pub fn record(&self) -> &Record {
+        &self.record
+    }
+
+    pub fn source_hash(&self) -> Option<&SourceHash> {
+        self.source_hash.as_ref()
+    }
+}
+
+/// What a record's JSON usually fits in (most are around 1 KiB).
+const JSON_CAPACITY: usize = 1536;
+
+/// The first 8 bytes of a source hash: enough to tell rows apart in a sheet (a collision
+/// costs a mapping, since a match is always confirmed against the full hash).
+fn fingerprint(hash: &SourceHash) -> u64 {
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&hash[..8]);
+    u64::from_le_bytes(first)
+}
+
+/// The source rows a sheet's last import stored, as fingerprints: which rows of the sheet
+/// are probably unchanged, before they are mapped. See [`ImportTx::known_sources`].
+#[derive(Debug, Clone, Default)]
+pub struct KnownSources {
+    sorted: Vec<u64>,
+    /// Where the fingerprints with each value of the top [`DIRECTORY_BITS`] bits start in
+    /// `sorted` (one more entry for the end). Fingerprints are uniform, so a look-up searches
+    /// a handful of neighbours instead of the whole array: a plain binary search of a
+    /// million fingerprints misses the cache at most of its twenty steps.
+    directory: Vec<u32>,
+}
+
+const DIRECTORY_BITS: u32 = 16;
+
+impl KnownSources {
+    fn new(mut sorted: Vec<u64>) -> KnownSources {
+        sorted.sort_unstable();
+        sorted.dedup();
+        let buckets = 1usize << DIRECTORY_BITS;
+        let mut directory = Vec::with_capacity(buckets + 1);
+        let mut at = 0usize;
+        for bucket in 0..buckets as u64 {
+            while sorted
+                .get(at)
+                .is_some_and(|f| f >> (64 - DIRECTORY_BITS) < bucket)
+            {
+                at += 1;
+            }
+            directory.push(u32::try_from(at).unwrap_or(u32::MAX));
+        }
+        directory.push(u32::try_from(sorted.len()).unwrap_or(u32::MAX));
+        KnownSources { sorted, directory }
+    }
+
+    /// Whether a row with this source hash was probably stored by the last import;
+    /// [`ImportTx::confirm_unchanged`] says for certain.
+    pub fn contains(&self, hash: &SourceHash) -> bool {
+        let fingerprint = fingerprint(hash);
+        let bucket = (fingerprint >> (64 - DIRECTORY_BITS)) as usize;
+        let (Some(&start), Some(&end)) =
+            (self.directory.get(bucket), self.directory.get(bucket + 1))
+        else {
+            return false;
+        };
+        self.sorted
+            .get(start as usize..end as usize)
+            .is_some_and(|near| near.binary_search(&fingerprint).is_ok())
+    }
+
+    pub fn len(&self) -> usize {
+        self.sorted.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sorted.is_empty()
+    }
+}
+
+/// The source hashes of the rows an import of one sheet stores, on their way to the store
+/// (see [`ImportTx::keep_source`]). Written in chunks of [`CHUNK_ROWS`] as they fill, so
+/// that a sheet of a million rows does not hold 8 MB more for its whole import.
+#[derive(Debug, Clone)]
+pub struct SourceCollector {
+    system: String,
+    source: String,
+    /// The chunk being filled, packed as stored (8 bytes a row).
+    packed: Vec<u8>,
+    /// Chunks written so far; the sheet's old ones are deleted before the first.
+    chunks: i64,
+    rows: u64,
+}
+
+/// Fingerprints per stored chunk (512 KiB).
+const CHUNK_ROWS: usize = if cfg!(test) { 4 } else { 1 << 16 };
+
+impl SourceCollector {
+    /// Collects for `source` (a sheet: "file!sheet") of `system`.
+    pub fn new(system: impl Into<String>, source: impl Into<String>) -> SourceCollector {
+        SourceCollector {
+            system: system.into(),
+            source: source.into(),
+            packed: Vec::new(),
+            chunks: 0,
+            rows: 0,
+        }
+    }
+
+    /// Rows collected so far.
+    pub fn len(&self) -> u64 {
+        self.rows
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
 }
 
 /// The outcomes of a run so far.
@@ -153,6 +315,8 @@ pub struct ImportTx<'a> {
     pub(crate) conn: &'a Connection,
     ctx: &'a Ctx,
     lookup: CachedStatement<'a>,
+    insert: CachedStatement<'a>,
+    confirm: CachedStatement<'a>,
     /// `None` once committed or rolled back.
     tx: Option<Transaction<'a>>,
     mode: Mode,
@@ -171,15 +335,76 @@ pub struct ImportTx<'a> {
 /// Filter rows are keyed by clause first, so rows of consecutive records land at random
 /// places in their B-trees; inserted one by one that costs several times what inserting the
 /// same rows in key order does. They are collected and written sorted, in batches of
-/// [`FLUSH_ROWS`] (a few MiB), and always before commit and before an update deletes rows.
+/// [`FLUSH_ROWS`], and always before commit and before an update deletes rows. The fewer the
+/// batches, the fewer times each page of the tables is rewritten, so rows are kept small
+/// (20 bytes): a register names few distinct clauses, and rows refer to them by number.
 #[derive(Debug, Default)]
 struct PendingRows {
-    clauses: Vec<(StandardId, String, RecordId)>,
-    hs: Vec<(String, RecordId)>,
+    /// "standard\0clause": the `\0` sorts before any other character, so these texts sort
+    /// as the (standard, clause) keys of the table do.
+    clause_keys: Interner,
+    clauses: Vec<(u32, RecordId)>,
+    hs_keys: Interner,
+    hs: Vec<(u32, RecordId)>,
+    /// Reused to build a clause key without allocating.
+    scratch: String,
 }
 
-/// The lookup every upsert makes.
-pub(crate) const LOOKUP_SQL: &str = "SELECT rowid, content_hash = ?2 FROM records WHERE id = ?1";
+/// Texts kept once, numbered in the order they were first seen.
+#[derive(Debug, Default)]
+struct Interner {
+    texts: Vec<String>,
+    numbers: HashMap<String, u32>,
+}
+
+impl Interner {
+    fn number(&mut self, text: &str) -> u32 {
+        if let Some(&n) = self.numbers.get(text) {
+            return n;
+        }
+        // More distinct clauses than u32 holds cannot occur; were they to, rows would only
+        // share a key and be written under the last text.
+        let n = u32::try_from(self.texts.len()).unwrap_or(u32::MAX);
+        self.texts.push(text.to_owned());
+        self.numbers.insert(text.to_owned(), n);
+        n
+    }
+
+    fn text(&self, n: u32) -> &str {
+        self.texts.get(n as usize).map_or("", String::as_str)
+    }
+
+    /// Each number's place in the sort order of the texts.
+    fn ranks(&self) -> Vec<u32> {
+        let mut order: Vec<u32> = (0..self.texts.len())
+            .map(|n| u32::try_from(n).unwrap_or(u32::MAX))
+            .collect();
+        order.sort_unstable_by(|a, b| self.text(*a).cmp(self.text(*b)));
+        let mut ranks = vec![0; order.len()];
+        for (rank, n) in order.into_iter().enumerate() {
+            if let Some(slot) = ranks.get_mut(n as usize) {
+                *slot = u32::try_from(rank).unwrap_or(u32::MAX);
+            }
+        }
+        ranks
+    }
+}
+
+/// The lookup every upsert of an existing record makes. The source hash is compared too, so
+/// that an unchanged record whose source row now hashes differently (a store from before
+/// source hashes, or new mapping files that map the row the same) has it refreshed.
+pub(crate) const LOOKUP_SQL: &str =
+    "SELECT rowid, content_hash = ?2, source_hash IS ?3 FROM records WHERE id = ?1";
+
+/// Inserts a record unless its id is stored already (then the upsert looks it up).
+pub(crate) const INSERT_SQL: &str = "
+    INSERT INTO records (id, kind, system, external_id, content_hash, version, ai, title, json,
+        first_imported_at, updated_at, last_run_id, source_hash)
+    VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?7, ?8, ?9, ?9, ?10, ?11)
+    ON CONFLICT (id) DO NOTHING";
+
+/// Whether a record's current content was mapped from the source row with this hash.
+pub(crate) const CONFIRM_SQL: &str = "SELECT 1 FROM records WHERE id = ?1 AND source_hash = ?2";
 
 /// Delete a changed record's filter rows by the keys its stored JSON names (the tables are
 /// keyed by clause, not by record).
@@ -192,8 +417,9 @@ pub(crate) const DELETE_HS_SQL: &str = "
         SELECT json_extract(h.value, '$.clause'), r.id
         FROM records r, json_each(r.json, '$.hs') h WHERE r.rowid = ?1)";
 
-/// Small in unit tests, so that batching is exercised without building 100k records.
-pub(crate) const FLUSH_ROWS: usize = if cfg!(test) { 1 << 10 } else { 1 << 16 };
+/// Small in unit tests, so that batching is exercised without building 100k records. 5 MiB of
+/// queued rows otherwise.
+pub(crate) const FLUSH_ROWS: usize = if cfg!(test) { 1 << 10 } else { 1 << 18 };
 
 enum Mode {
     Write {
@@ -256,10 +482,14 @@ impl Store {
         // runs it, and a cache lookup (hashing and copying the SQL) is a tenth of its cost.
         // Comparing the hash in SQL returns one integer instead of copying the stored hash.
         let lookup = conn.prepare_cached(LOOKUP_SQL).map_err(|e| ctx.sql(e))?;
+        let insert = conn.prepare_cached(INSERT_SQL).map_err(|e| ctx.sql(e))?;
+        let confirm = conn.prepare_cached(CONFIRM_SQL).map_err(|e| ctx.sql(e))?;
         Ok(ImportTx {
             conn,
             ctx,
             lookup,
+            insert,
+            confirm,
             tx: Some(tx),
             mode,
             counts: ImportCounts::default(),
@@ -292,9 +522,175 @@ impl ImportTx<'_> {
             Cow::Borrowed(record)
         };
         let result = match self.mode {
-            Mode::Write { run_id } => self.write(&record, run_id),
+            Mode::Write { run_id } => self.write(&record, None, run_id),
             Mode::DryRun { .. } => self.dry(&record),
         };
+        self.count(result)
+    }
+
+    /// [`ImportTx::upsert`] for a record serialised beforehand, which also stores the hash of
+    /// the source row it was mapped from (or clears it, for a record without one). Tries the
+    /// insert first: most records an importer encodes are new, and this spares them the
+    /// lookup.
+    pub fn upsert_encoded(&mut self, encoded: &EncodedRecord) -> Result<UpsertOutcome, StoreError> {
+        if self.poisoned || self.tx.is_none() {
+            return Err(StoreError::ImportAborted {
+                path: self.ctx.path.clone(),
+            });
+        }
+        let record = &*encoded.record;
+        let result = match self.mode {
+            Mode::Write { run_id } => self.write(
+                record,
+                Some((encoded.json.as_str(), encoded.source_hash.as_ref())),
+                run_id,
+            ),
+            Mode::DryRun { .. } => self.dry(record),
+        };
+        self.count(result)
+    }
+
+    /// Whether the stored record `id` was mapped from a source row with this hash, which
+    /// makes it unchanged without mapping the row again; then it is counted as unchanged and
+    /// nothing is written. `false` means the row must be mapped and upserted as usual.
+    pub fn confirm_unchanged(
+        &mut self,
+        id: RecordId,
+        source_hash: &SourceHash,
+    ) -> Result<bool, StoreError> {
+        if self.poisoned || self.tx.is_none() {
+            return Err(StoreError::ImportAborted {
+                path: self.ctx.path.clone(),
+            });
+        }
+        // A dry run has not written what it saw earlier in the run: that record is mapped.
+        if let Mode::DryRun { seen, .. } = &self.mode
+            && seen.contains_key(&id)
+        {
+            return Ok(false);
+        }
+        let found = self
+            .confirm
+            .query_row(
+                params![id.0.as_bytes().as_slice(), source_hash.as_slice()],
+                |_| Ok(()),
+            )
+            .optional();
+        match found {
+            Ok(Some(())) => {
+                self.counts.add(UpsertOutcome::Unchanged);
+                Ok(true)
+            }
+            Ok(None) => Ok(false),
+            Err(e) => {
+                self.poisoned = true;
+                Err(self.ctx.sql(e))
+            }
+        }
+    }
+
+    /// The fingerprints of the source rows the last import of `source` (a sheet: "file!sheet")
+    /// of `system` stored; empty when there was none.
+    pub fn known_sources(&self, system: &str, source: &str) -> Result<KnownSources, StoreError> {
+        let ctx = self.ctx;
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT fingerprints FROM source_fingerprints WHERE system = ?1 AND source = ?2
+                 ORDER BY chunk",
+            )
+            .map_err(|e| ctx.sql(e))?;
+        let mut rows = stmt
+            .query(params![system, source])
+            .map_err(|e| ctx.sql(e))?;
+        let mut fingerprints: Vec<u64> = Vec::new();
+        while let Some(row) = rows.next().map_err(|e| ctx.sql(e))? {
+            let packed = row.get_ref(0).map_err(|e| ctx.sql(e))?;
+            let packed = packed
+                .as_blob()
+                .map_err(|_| ctx.corrupt("source fingerprints are not a blob"))?;
+            fingerprints.extend(packed.chunks_exact(8).map(|c| {
+                let mut first = [0u8; 8];
+                first.copy_from_slice(c);
+                u64::from_le_bytes(first)
+            }));
+        }
+        Ok(KnownSources::new(fingerprints))
+    }
+
+    /// Adds a stored row's source hash to what [`ImportTx::save_known_sources`] keeps,
+    /// writing a chunk when one is full. A dry run writes none.
+    pub fn keep_source(
+        &mut self,
+        rows: &mut SourceCollector,
+        hash: &SourceHash,
+    ) -> Result<(), StoreError> {
+        rows.rows += 1;
+        if self.is_dry_run() {
+            return Ok(());
+        }
+        rows.packed.extend_from_slice(&hash[..8]);
+        if rows.packed.len() >= CHUNK_ROWS * 8 {
+            self.write_sources_chunk(rows)?;
+        }
+        Ok(())
+    }
+
+    /// Replaces the fingerprints the store kept for the collector's sheet with those of the
+    /// rows this import stored. A dry run keeps the old ones.
+    pub fn save_known_sources(&mut self, rows: &mut SourceCollector) -> Result<(), StoreError> {
+        if self.is_dry_run() {
+            return Ok(());
+        }
+        self.write_sources_chunk(rows)
+    }
+
+    /// Writes the collected chunk; before the first, deletes the sheet's old chunks.
+    fn write_sources_chunk(&mut self, rows: &mut SourceCollector) -> Result<(), StoreError> {
+        if self.poisoned || self.tx.is_none() {
+            return Err(StoreError::ImportAborted {
+                path: self.ctx.path.clone(),
+            });
+        }
+        let conn = self.conn;
+        let mut write = || -> rusqlite::Result<()> {
+            if rows.chunks == 0 {
+                conn.prepare_cached(
+                    "DELETE FROM source_fingerprints WHERE system = ?1 AND source = ?2",
+                )?
+                .execute(params![rows.system, rows.source])?;
+            }
+            if !rows.packed.is_empty() {
+                conn.prepare_cached(
+                    "INSERT INTO source_fingerprints
+                         (system, source, chunk, fingerprints, written_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?
+                .execute(params![
+                    rows.system,
+                    rows.source,
+                    rows.chunks,
+                    rows.packed.as_slice(),
+                    timestamp(&Utc::now()),
+                ])?;
+                rows.packed.clear();
+            }
+            rows.chunks += 1;
+            Ok(())
+        };
+        match write() {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                self.poisoned = true;
+                Err(self.ctx.sql(e))
+            }
+        }
+    }
+
+    fn count(
+        &mut self,
+        result: Result<UpsertOutcome, StoreError>,
+    ) -> Result<UpsertOutcome, StoreError> {
         match result {
             Ok(outcome) => self.counts.add(outcome),
             Err(_) => self.poisoned = true,
@@ -390,46 +786,60 @@ impl ImportTx<'_> {
         Ok(self.counts)
     }
 
-    fn write(&mut self, record: &Record, run_id: i64) -> Result<UpsertOutcome, StoreError> {
+    /// `encoded`: the record's JSON and source hash, when the caller serialised it.
+    fn write(
+        &mut self,
+        record: &Record,
+        encoded: Option<(&str, Option<&SourceHash>)>,
+        run_id: i64,
+    ) -> Result<UpsertOutcome, StoreError> {
         let ctx = self.ctx;
         let conn = self.conn;
         let sql = |e| ctx.sql(e);
-        let id = record.id.0.as_bytes().as_slice();
-        let hash = record.provenance.content_hash.as_str();
-        let found = self.look_up(record)?;
+        let source = encoded.and_then(|(_, source)| source);
+        if let Some((json, _)) = encoded
+            && self.insert(record, json, source, run_id)?
+        {
+            return Ok(UpsertOutcome::Inserted);
+        }
+        let found = self.look_up(record, source)?;
         let rowid = match found {
-            Some((_, true)) => return Ok(UpsertOutcome::Unchanged),
-            Some((rowid, false)) => Some(rowid),
+            Some((rowid, true, same_source)) => {
+                // Same content from another source row (or from before source hashes): the
+                // new hash predicts the content as well, and lets the next import skip it.
+                if !same_source && source.is_some() {
+                    conn.prepare_cached("UPDATE records SET source_hash = ?2 WHERE rowid = ?1")
+                        .map_err(sql)?
+                        .execute(params![rowid, source.map(|s| s.as_slice())])
+                        .map_err(sql)?;
+                }
+                return Ok(UpsertOutcome::Unchanged);
+            }
+            Some((rowid, false, _)) => Some(rowid),
             None => None,
         };
 
         // Serialised once, and only for records that are written.
-        let json = self.json(record, record)?;
-        let stamp = self.stamp(&record.provenance.imported_at);
-        let p = &record.provenance;
-        let Some(rowid) = rowid else {
-            conn.prepare_cached(
-                "INSERT INTO records (id, kind, system, external_id, content_hash, version, ai,
-                     title, json, first_imported_at, updated_at, last_run_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?7, ?8, ?9, ?9, ?10)",
-            )
-            .map_err(sql)?
-            .execute(params![
-                id,
-                record.kind().as_str(),
-                p.system,
-                p.external_id,
-                hash,
-                record.ai.flagged,
-                record.title,
-                json,
-                stamp,
-                run_id,
-            ])
-            .map_err(sql)?;
-            self.queue_filter_rows(record, true, true)?;
-            return Ok(UpsertOutcome::Inserted);
+        let owned;
+        let json = match encoded {
+            Some((json, _)) => json,
+            None => {
+                owned = self.json(record, record)?;
+                owned.as_str()
+            }
         };
+        let Some(rowid) = rowid else {
+            return if self.insert(record, json, source, run_id)? {
+                Ok(UpsertOutcome::Inserted)
+            } else {
+                Err(ctx.corrupt(format!(
+                    "record {} is neither stored nor insertable",
+                    record.id
+                )))
+            };
+        };
+        let hash = record.provenance.content_hash.as_str();
+        let stamp = self.stamp(&record.provenance.imported_at);
 
         conn.prepare_cached(
             "INSERT INTO record_versions (record_id, version, content_hash, json, written_at,
@@ -481,7 +891,7 @@ impl ImportTx<'_> {
         // kind, system and external id are what the id is made of, so they stay as they are.
         conn.prepare_cached(
             "UPDATE records SET content_hash = ?2, version = version + 1, ai = ?3, title = ?4,
-                 json = ?5, updated_at = ?6, last_run_id = ?7
+                 json = ?5, updated_at = ?6, last_run_id = ?7, source_hash = ?8
              WHERE rowid = ?1",
         )
         .map_err(sql)?
@@ -493,10 +903,44 @@ impl ImportTx<'_> {
             json,
             stamp,
             run_id,
+            source.map(|s| s.as_slice()),
         ])
         .map_err(sql)?;
         self.queue_filter_rows(record, !same_clauses, !same_hs)?;
         Ok(UpsertOutcome::Updated)
+    }
+
+    /// Inserts a new record and queues its filter rows; `false` when its id is stored already.
+    fn insert(
+        &mut self,
+        record: &Record,
+        json: &str,
+        source: Option<&SourceHash>,
+        run_id: i64,
+    ) -> Result<bool, StoreError> {
+        let stamp = self.stamp(&record.provenance.imported_at);
+        let p = &record.provenance;
+        let inserted = self
+            .insert
+            .execute(params![
+                record.id.0.as_bytes().as_slice(),
+                record.kind().as_str(),
+                p.system,
+                p.external_id,
+                p.content_hash,
+                record.ai.flagged,
+                record.title,
+                json,
+                stamp,
+                run_id,
+                source.map(|s| s.as_slice()),
+            ])
+            .map_err(|e| self.ctx.sql(e))?;
+        if inserted == 0 {
+            return Ok(false);
+        }
+        self.queue_filter_rows(record, true, true)?;
+        Ok(true)
     }
 
     fn queue_filter_rows(
@@ -507,17 +951,20 @@ impl ImportTx<'_> {
     ) -> Result<(), StoreError> {
         let pending = &mut self.pending;
         if clauses {
-            pending.clauses.extend(
-                record
-                    .clauses
-                    .iter()
-                    .map(|c| (c.standard, c.clause.clone(), record.id)),
-            );
+            for c in &record.clauses {
+                pending.scratch.clear();
+                pending.scratch.push_str(c.standard.key());
+                pending.scratch.push('\0');
+                pending.scratch.push_str(&c.clause);
+                let key = pending.clause_keys.number(&pending.scratch);
+                pending.clauses.push((key, record.id));
+            }
         }
         if hs {
-            pending
-                .hs
-                .extend(record.hs.iter().map(|h| (h.clause.clone(), record.id)));
+            for h in &record.hs {
+                let key = pending.hs_keys.number(&h.clause);
+                pending.hs.push((key, record.id));
+            }
         }
         if pending.clauses.len() + pending.hs.len() >= FLUSH_ROWS {
             self.flush_filter_rows()?;
@@ -531,41 +978,52 @@ impl ImportTx<'_> {
         let sql = |e| ctx.sql(e);
         let pending = &mut self.pending;
         if !pending.clauses.is_empty() {
-            pending.clauses.sort_unstable_by(|a, b| {
-                (a.0.key(), a.1.as_str(), a.2.0.as_bytes()).cmp(&(
-                    b.0.key(),
-                    b.1.as_str(),
-                    b.2.0.as_bytes(),
-                ))
-            });
+            let ranks = pending.clause_keys.ranks();
+            let rank = |n: u32| ranks.get(n as usize).copied().unwrap_or(u32::MAX);
+            pending
+                .clauses
+                .sort_unstable_by_key(|(key, id)| (rank(*key), *id.0.as_bytes()));
             // OR IGNORE: a source may name the same clause twice; the filter row is a set.
-            let mut stmt = self
-                .conn
-                .prepare_cached(
-                    "INSERT OR IGNORE INTO record_clauses (standard, clause, record_id)
-                     VALUES (?1, ?2, ?3)",
-                )
-                .map_err(sql)?;
-            for (standard, clause, id) in pending.clauses.drain(..) {
-                stmt.execute(params![standard.key(), clause, id.0.as_bytes().as_slice()])
-                    .map_err(sql)?;
-            }
+            // Many rows per statement: the B-tree work is the same, the statement overhead
+            // (binding, stepping, resetting) is paid once per batch instead of once per row.
+            let keys = &pending.clause_keys;
+            let rows = pending.clauses.iter().map(|(key, id)| {
+                let (standard, clause) = keys.text(*key).split_once('\0').unwrap_or_default();
+                [
+                    ToSqlOutput::Borrowed(ValueRef::Text(standard.as_bytes())),
+                    ToSqlOutput::Borrowed(ValueRef::Text(clause.as_bytes())),
+                    ToSqlOutput::Borrowed(ValueRef::Blob(id.0.as_bytes())),
+                ]
+            });
+            let written = insert_rows(
+                self.conn,
+                "INSERT OR IGNORE INTO record_clauses (standard, clause, record_id) VALUES ",
+                rows,
+            );
+            pending.clauses.clear();
+            written.map_err(sql)?;
         }
         if !pending.hs.is_empty() {
-            pending.hs.sort_unstable_by(|a, b| {
-                (a.0.as_str(), a.1.0.as_bytes()).cmp(&(b.0.as_str(), b.1.0.as_bytes()))
-            });
+            let ranks = pending.hs_keys.ranks();
+            let rank = |n: u32| ranks.get(n as usize).copied().unwrap_or(u32::MAX);
+            pending
+                .hs
+                .sort_unstable_by_key(|(key, id)| (rank(*key), *id.0.as_bytes()));
             // Several references can lead to one HS clause; the filter needs it once.
-            let mut stmt = self
-                .conn
-                .prepare_cached(
-                    "INSERT OR IGNORE INTO record_hs (clause, record_id) VALUES (?1, ?2)",
-                )
-                .map_err(sql)?;
-            for (clause, id) in pending.hs.drain(..) {
-                stmt.execute(params![clause, id.0.as_bytes().as_slice()])
-                    .map_err(sql)?;
-            }
+            let keys = &pending.hs_keys;
+            let rows = pending.hs.iter().map(|(key, id)| {
+                [
+                    ToSqlOutput::Borrowed(ValueRef::Text(keys.text(*key).as_bytes())),
+                    ToSqlOutput::Borrowed(ValueRef::Blob(id.0.as_bytes())),
+                ]
+            });
+            let written = insert_rows(
+                self.conn,
+                "INSERT OR IGNORE INTO record_hs (clause, record_id) VALUES ",
+                rows,
+            );
+            pending.hs.clear();
+            written.map_err(sql)?;
         }
         Ok(())
     }
@@ -586,7 +1044,7 @@ impl ImportTx<'_> {
         };
         let same = match seen_hash {
             Some(same) => Some(same),
-            None => self.look_up(record)?.map(|(_, same)| same),
+            None => self.look_up(record, None)?.map(|(_, same, _)| same),
         };
         let outcome = match same {
             Some(true) => return Ok(UpsertOutcome::Unchanged),
@@ -599,12 +1057,19 @@ impl ImportTx<'_> {
         Ok(outcome)
     }
 
-    /// The stored record's rowid and whether its content hash is the record's.
-    fn look_up(&mut self, record: &Record) -> Result<Option<(i64, bool)>, StoreError> {
+    /// The stored record's rowid, whether its content hash is the record's and whether its
+    /// source hash is `source`.
+    fn look_up(
+        &mut self,
+        record: &Record,
+        source: Option<&SourceHash>,
+    ) -> Result<Option<(i64, bool, bool)>, StoreError> {
         let id = record.id.0.as_bytes().as_slice();
         let hash = record.provenance.content_hash.as_str();
         self.lookup
-            .query_row(params![id, hash], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row(params![id, hash, source.map(|s| s.as_slice())], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
             .optional()
             .map_err(|e| self.ctx.sql(e))
     }
@@ -619,6 +1084,35 @@ impl ImportTx<'_> {
             }
         }
     }
+}
+
+/// Rows per statement of [`insert_rows`]: 3 × 100 parameters stay far below SQLite's limit.
+const ROWS_PER_INSERT: usize = 100;
+
+/// Runs `insert` ("INSERT … VALUES ") for `rows` of N values each, [`ROWS_PER_INSERT`] rows
+/// per statement (and one statement per row for the rest).
+fn insert_rows<'v, const N: usize>(
+    conn: &Connection,
+    insert: &str,
+    rows: impl Iterator<Item = [ToSqlOutput<'v>; N]>,
+) -> rusqlite::Result<()> {
+    let values = |count: usize| {
+        let row = format!("({})", vec!["?"; N].join(", "));
+        format!("{insert}{}", vec![row; count].join(", "))
+    };
+    let mut many = conn.prepare_cached(&values(ROWS_PER_INSERT))?;
+    let mut one = conn.prepare_cached(&values(1))?;
+    let mut batch: Vec<[ToSqlOutput<'v>; N]> = Vec::with_capacity(ROWS_PER_INSERT);
+    for row in rows {
+        batch.push(row);
+        if batch.len() == ROWS_PER_INSERT {
+            many.execute(rusqlite::params_from_iter(batch.drain(..).flatten()))?;
+        }
+    }
+    for row in batch {
+        one.execute(rusqlite::params_from_iter(row))?;
+    }
+    Ok(())
 }
 
 /// Writes a run row. Real runs write it at their start with zero counts and fill it in at

@@ -60,13 +60,16 @@ mod error;
 mod import;
 mod schema;
 mod store;
+mod sync;
 
 pub use error::StoreError;
 pub use import::{
-    ImportCounts, ImportRun, ImportRunStart, ImportRunSummary, ImportTx, UpsertOutcome,
+    EncodedRecord, ImportCounts, ImportRun, ImportRunStart, ImportRunSummary, ImportTx,
+    KnownSources, SourceCollector, SourceHash, UpsertOutcome,
 };
 pub use schema::SCHEMA_VERSION;
 pub use store::{DEFAULT_BUSY_TIMEOUT, RecordFilter, RecordVersion, Store};
+pub use sync::{Intent, JournalEntry, JournalOutcome, Link};
 
 #[cfg(test)]
 mod tests;

@@ -14,7 +14,8 @@ use crate::error::{Ctx, StoreError};
 pub(crate) const APPLICATION_ID: i32 = 0x494D_5342;
 
 /// Step `i` upgrades a store from schema `i` to `i + 1`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1_CORE, V2_FILTERS];
+pub(crate) const MIGRATIONS: &[&str] =
+    &[V1_CORE, V2_FILTERS, crate::sync::V_SYNC, V4_SOURCE_HASHES];
 
 /// The schema version this build writes and reads.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -105,6 +106,34 @@ INSERT OR IGNORE INTO record_clauses (standard, clause, record_id)
 INSERT OR IGNORE INTO record_hs (clause, record_id)
     SELECT json_extract(h.value, '$.clause'), r.id
     FROM records r, json_each(r.json, '$.hs') h;
+";
+
+/// Source hashes: what lets an import recognise an unchanged source row before mapping it.
+///
+/// `records.source_hash` is the hash of the source row (its cells and the mapping context of
+/// its sheet) that the record's current content was mapped from. It is NULL for records
+/// written without one (other connectors, rows that had warnings, which must be mapped, and
+/// so warned about, on every import): those are always mapped in full. Old records start
+/// NULL and get theirs on their next import.
+///
+/// `source_fingerprints` keeps, per system and sheet, the first 8 bytes of the source hash
+/// of every row the last import stored with one, packed in chunks (written as they fill, so
+/// that an import need not hold them all). Loaded when the sheet is imported
+/// again, it tells the mapping stage which rows are probably unchanged; each is confirmed
+/// against `records.source_hash` before it counts as unchanged, so a stale or colliding
+/// fingerprint costs a mapping, never a wrong result. One blob per sheet, not a column index:
+/// an index on a random hash would cost every first import a random B-tree insert per row.
+const V4_SOURCE_HASHES: &str = "
+ALTER TABLE records ADD COLUMN source_hash BLOB;
+
+CREATE TABLE source_fingerprints (
+    system       TEXT NOT NULL,
+    source       TEXT NOT NULL,
+    chunk        INTEGER NOT NULL,
+    fingerprints BLOB NOT NULL,
+    written_at   TEXT NOT NULL,
+    PRIMARY KEY (system, source, chunk)
+);
 ";
 
 /// Brings the store up to `target` (normally [`SCHEMA_VERSION`]); does nothing when it is

@@ -399,3 +399,100 @@ fn hot_statements_and_filters_seek_in_their_indexes() {
     // Already in listing order: no sort.
     assert_eq!(kind, "SEARCH r USING INDEX records_by_kind (kind=?)");
 }
+
+/// The source-hash step on a store that has records already: they keep their content, start
+/// without a source hash (so an import maps their rows in full once) and take one then.
+#[test]
+fn a_store_from_before_source_hashes_is_upgraded_and_learns_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("imsbridge.db");
+    let r = with_clauses(
+        risk("R-1", "Drift"),
+        &[(StandardId::Iso27001, "A.5.7")],
+        &["6.1"],
+    );
+    let step = crate::schema::MIGRATIONS
+        .iter()
+        .position(|sql| sql.contains("source_hash"))
+        .unwrap() as u32;
+    {
+        let mut conn = Connection::open(&path).unwrap();
+        assert_eq!(migrate(&mut conn, &ctx(&path), step).unwrap(), step);
+        let columns: Vec<String> = conn
+            .prepare("SELECT name FROM pragma_table_info('records')")
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(!columns.contains(&"source_hash".to_string()));
+        conn.execute(
+            "INSERT INTO records (id, kind, system, external_id, content_hash, version, ai,
+                 title, json, first_imported_at, updated_at)
+             VALUES (?1, 'risk', 'risks.xlsx', 'R-1', ?2, 1, 0, ?3, ?4, ?5, ?5)",
+            params![
+                r.id.0.as_bytes().as_slice(),
+                r.provenance.content_hash,
+                r.title,
+                serde_json::to_string(&r).unwrap(),
+                crate::codec::timestamp(&at(1)),
+            ],
+        )
+        .unwrap();
+    }
+    let mut store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    assert_eq!(store.record(r.id).unwrap(), Some(r.clone()));
+
+    let source = [5u8; 16];
+    let mut tx = store.begin_import(&start("risks.xlsx")).unwrap();
+    assert!(
+        tx.known_sources("risks.xlsx", "risks.xlsx!Risks")
+            .unwrap()
+            .is_empty()
+    );
+    assert!(!tx.confirm_unchanged(r.id, &source).unwrap());
+    let encoded = crate::EncodedRecord::new(Box::new(r.clone()), Some(source)).unwrap();
+    assert_eq!(
+        tx.upsert_encoded(&encoded).unwrap(),
+        UpsertOutcome::Unchanged
+    );
+    assert!(tx.confirm_unchanged(r.id, &source).unwrap());
+    tx.commit(&Default::default()).unwrap();
+    assert!(store.record_versions(r.id).unwrap().is_empty());
+}
+
+#[test]
+fn known_sources_are_written_in_chunks_as_they_fill() {
+    let mut store = Store::open_in_memory().unwrap();
+    let chunks = |store: &Store| -> i64 {
+        store
+            .conn
+            .query_row("SELECT count(*) FROM source_fingerprints", [], |r| r.get(0))
+            .unwrap()
+    };
+    let mut tx = store.begin_import(&start("risks.xlsx")).unwrap();
+    let mut rows = crate::SourceCollector::new("risks.xlsx", "risks.xlsx!Risks");
+    for n in 0..10u8 {
+        tx.keep_source(&mut rows, &[n; 16]).unwrap();
+    }
+    // Chunks of 4 in tests: two written while collecting, the rest at the end.
+    tx.save_known_sources(&mut rows).unwrap();
+    tx.commit(&Default::default()).unwrap();
+    assert_eq!(chunks(&store), 3);
+    let tx = store.begin_import(&start("risks.xlsx")).unwrap();
+    let known = tx.known_sources("risks.xlsx", "risks.xlsx!Risks").unwrap();
+    assert_eq!(known.len(), 10);
+    assert!((0..10u8).all(|n| known.contains(&[n; 16])));
+    drop(tx);
+
+    // The next import of the sheet replaces every old chunk, whatever it writes.
+    let mut tx = store.begin_import(&start("risks.xlsx")).unwrap();
+    let mut rows = crate::SourceCollector::new("risks.xlsx", "risks.xlsx!Risks");
+    for n in 0..5u8 {
+        tx.keep_source(&mut rows, &[n; 16]).unwrap();
+    }
+    tx.save_known_sources(&mut rows).unwrap();
+    tx.commit(&Default::default()).unwrap();
+    assert_eq!(chunks(&store), 2);
+}
