@@ -42,3 +42,32 @@ impl Default for ReadOptions {
         }
     }
 }
+
+/// The keys of a `[[system]]` entry of type `spreadsheet` (besides `name` and the keys every
+/// system takes): which register files `imsbridge pull` reads for it.
+///
+/// ```toml
+/// [[system]]
+/// name = "risk-xlsx"
+/// type = "spreadsheet"
+/// path = "registers/*.xlsx"   # a file, a folder, or a glob; relative to the config file
+/// kind = "risk"               # optional: otherwise inferred from each sheet's headers
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SystemConfig {
+    /// A register file, a folder of them, or a glob pattern (`registers/*.xlsx`).
+    pub path: String,
+    /// The record kind every sheet holds (`risk`, `control`, `nonconformity` …).
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// A column profile (TOML) for headers the built-in aliases do not know.
+    #[serde(default)]
+    pub profile: Option<std::path::PathBuf>,
+    /// Read only this sheet.
+    #[serde(default)]
+    pub sheet: Option<String>,
+    /// The standard bare clause numbers belong to (`iso27001`).
+    #[serde(default)]
+    pub standard: Option<String>,
+}

@@ -55,6 +55,8 @@ pub use client::{
     Cell, Column, Format, Header, Location, ReadError, Row, SpreadsheetFile, TableSummary,
     column_letter, inside_guarded_read,
 };
-pub use config::ReadOptions;
+pub use config::{ReadOptions, SystemConfig};
 pub use dates::{DateError, DateOrder, infer_order, parse_date};
-pub use map::{Issue, MappedRow, PlanError, SAMPLE_ROWS, SheetMapper, SheetSource, cell_text};
+pub use map::{
+    Issue, MappedRow, PlanError, SAMPLE_ROWS, SheetMapper, SheetSource, SourceKey, cell_text,
+};

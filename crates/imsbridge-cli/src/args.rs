@@ -7,7 +7,10 @@ Exit codes:
   0  success
   1  error (nothing was written)
   2  usage error (bad arguments)
-  3  completed, but some rows were rejected (see the rejects file)
+  3  completed, but some rows were rejected (see the rejects file), or some plan
+     items were not applied (conflicts, or remote records changed since planning)
+  With --detailed-exitcode, plan/apply/sync exit 0 when nothing changes, 2 when
+  changes were planned or applied, 1 on error.
 
 Standards: iso27001, iso9001, iso42001, iso14001, iso45001, iso22301 (a suffix such as
 :2022 is accepted), iso31000, coso-erm, and hs for the Harmonized Structure itself.";
@@ -64,6 +67,107 @@ pub enum Command {
     Coverage,
     /// The import runs recorded in the store, newest first
     Imports(ImportsArgs),
+    /// The systems configured in imsbridge.toml: list them, or check their connections
+    #[command(subcommand)]
+    Systems(SystemsCommand),
+    /// Read the configured source systems into the store (incremental from the saved cursors)
+    Pull(PullArgs),
+    /// Compare the store's AI risks and incidents with each target: what a sync would write
+    Plan(PlanArgs),
+    /// Carry out a saved plan exactly; items whose remote record changed since are refused
+    Apply(ApplyArgs),
+    /// Plan and apply in one go
+    Sync(SyncArgs),
+    /// The links between local records and remote ones, per target
+    Links(LinksArgs),
+    /// The journal of remote writes, newest first
+    Journal(JournalArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SystemsCommand {
+    /// List the configured systems
+    List,
+    /// Check the configuration and each system's connection, authentication and permissions
+    Check(SystemFilter),
+}
+
+#[derive(Debug, Args)]
+pub struct SystemFilter {
+    /// Only this system
+    #[arg(long, value_name = "NAME")]
+    pub system: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// Only this system [default: every configured system]
+    #[arg(long, value_name = "NAME")]
+    pub system: Option<String>,
+    /// Only this stream (repeatable) [default: the system's `read` list, else all]
+    #[arg(long = "stream", value_name = "STREAM")]
+    pub streams: Vec<String>,
+    /// Read everything, ignoring the saved cursors
+    #[arg(long)]
+    pub full: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Only this target [default: every system with `write`]
+    #[arg(long, value_name = "NAME")]
+    pub target: Option<String>,
+    /// Save the plan (JSON) for `imsbridge apply`
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Exit 0 when nothing would change, 2 when something would, 1 on error
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A plan written by `imsbridge plan --out`
+    pub plan: PathBuf,
+    /// Remote writes in flight at once per target
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub concurrency: usize,
+    /// Exit 0 when nothing changed, 2 when something was written, 1 on error
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Only this target [default: every system with `write`]
+    #[arg(long, value_name = "NAME")]
+    pub target: Option<String>,
+    /// Also save the plan that was applied
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Remote writes in flight at once per target
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub concurrency: usize,
+    /// Exit 0 when nothing changed, 2 when something was written, 1 on error
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LinksArgs {
+    /// Only this target
+    #[arg(long, value_name = "NAME")]
+    pub target: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct JournalArgs {
+    /// Only this target
+    #[arg(long, value_name = "NAME")]
+    pub target: Option<String>,
+    /// How many entries to show
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
 }
 
 #[derive(Debug, Args)]

@@ -16,6 +16,13 @@ pub struct Config {
     pub mappings: Option<PathBuf>,
     /// The column profile used when `import` gets no `--profile`.
     pub profile: Option<PathBuf>,
+    /// `[[system]]` entries: the systems `pull`, `plan`, `apply` and `sync` work with. Read
+    /// as tables here and checked key by key by `imsbridge-systems`.
+    #[serde(default)]
+    pub system: Vec<toml::Table>,
+    /// The folder relative paths in the file are resolved against.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
 }
 
 impl Config {
@@ -37,6 +44,7 @@ impl Config {
         let mut config: Config = toml::from_str(&text)
             .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.to_string().trim_end()))?;
         let base = path.parent().unwrap_or(Path::new(""));
+        config.base_dir = base.to_path_buf();
         for p in [&mut config.store, &mut config.mappings, &mut config.profile]
             .into_iter()
             .flatten()

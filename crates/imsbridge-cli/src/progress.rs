@@ -11,7 +11,7 @@ pub struct DelayedProgress {
     bar: ProgressBar,
     started: Instant,
     enabled: bool,
-    shown: std::cell::Cell<bool>,
+    shown: std::sync::atomic::AtomicBool,
 }
 
 impl DelayedProgress {
@@ -24,7 +24,7 @@ impl DelayedProgress {
             bar,
             started: Instant::now(),
             enabled: !quiet && std::io::stderr().is_terminal(),
-            shown: std::cell::Cell::new(false),
+            shown: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -34,10 +34,13 @@ impl DelayedProgress {
 
     pub fn advance(&self, rows: u64) {
         self.bar.inc(rows);
-        if self.enabled && !self.shown.get() && self.started.elapsed() > Duration::from_secs(1) {
+        if self.enabled
+            && !self.shown.load(std::sync::atomic::Ordering::Relaxed)
+            && self.started.elapsed() > Duration::from_secs(1)
+        {
             self.bar.set_draw_target(ProgressDrawTarget::stderr());
             self.bar.enable_steady_tick(Duration::from_millis(120));
-            self.shown.set(true);
+            self.shown.store(true, std::sync::atomic::Ordering::Relaxed);
         }
     }
 

@@ -6,6 +6,8 @@ mod crosswalk;
 mod import;
 mod imports;
 mod records;
+mod sync;
+mod systems;
 
 use std::path::PathBuf;
 
@@ -28,6 +30,13 @@ pub fn run(cli: &Cli) -> anyhow::Result<u8> {
         Command::Crosswalk(args) => crosswalk::run(&cx, args),
         Command::Coverage => coverage::run(&cx),
         Command::Imports(args) => imports::run(&cx, args),
+        Command::Systems(command) => systems::run(&cx, command),
+        Command::Pull(args) => sync::pull(&cx, args),
+        Command::Plan(args) => sync::plan(&cx, args),
+        Command::Apply(args) => sync::apply(&cx, args),
+        Command::Sync(args) => sync::sync(&cx, args),
+        Command::Links(args) => sync::links(&cx, args),
+        Command::Journal(args) => sync::journal(&cx, args),
     }
 }
 
@@ -50,6 +59,37 @@ impl CommandContext<'_> {
     pub fn open_store(&self) -> anyhow::Result<Store> {
         let path = self.store_path();
         Store::open(&path).with_context(|| format!("opening the store {}", path.display()))
+    }
+
+    /// The `[[system]]` entries, checked key by key.
+    pub fn systems(&self) -> anyhow::Result<imsbridge_systems::Systems> {
+        let config_name = self
+            .cli
+            .global
+            .config
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("imsbridge.toml"));
+        imsbridge_systems::Systems::from_tables(self.config.system.clone(), &self.config.base_dir)
+            .with_context(|| format!("in {}", config_name.display()))
+    }
+
+    /// Where rejects files go: beside the store.
+    pub fn rejects_dir(&self) -> PathBuf {
+        let store = self.store_path();
+        store
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."))
+    }
+
+    /// A runtime for the HTTP connectors: two worker threads are plenty for I/O-bound work.
+    pub fn runtime(&self) -> anyhow::Result<tokio::runtime::Runtime> {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .context("starting the async runtime")
     }
 
     pub fn mappings(&self) -> anyhow::Result<Mappings> {
