@@ -14,6 +14,7 @@
 pub mod cli;
 pub mod corpus;
 pub mod examples;
+pub mod fake_ciso;
 pub mod registers;
 
 use std::fmt;
