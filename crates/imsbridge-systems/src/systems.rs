@@ -149,6 +149,33 @@ impl Systems {
             let kind = match entry.common.connector.as_str() {
                 "spreadsheet" => {
                     let config: SpreadsheetConfig = deserialize_specific(&entry)?;
+                    // Keys for API systems would be silently meaningless here: refuse them.
+                    let c = &entry.common;
+                    let misplaced = [
+                        ("base_url", c.base_url.is_some()),
+                        ("token_env", c.token_env.is_some() || c.token_file.is_some()),
+                        (
+                            "username_env",
+                            c.username_env.is_some() || c.username_file.is_some(),
+                        ),
+                        (
+                            "password_env",
+                            c.password_env.is_some() || c.password_file.is_some(),
+                        ),
+                        ("read", c.read.is_some()),
+                        ("scale", c.scale.is_some()),
+                        ("fields", !c.fields.is_empty()),
+                        ("rate_limit", c.rate_limit.is_some()),
+                        ("timeout_secs", c.timeout_secs.is_some()),
+                    ];
+                    if let Some((key, _)) = misplaced.iter().find(|(_, set)| *set) {
+                        return Err(ConfigError::Key {
+                            path: format!("{}.{key}", entry.path()),
+                            message: "does not apply to a spreadsheet system (it reads `path`); \
+                                      scales and column names go in a column profile (`profile`)"
+                                .into(),
+                        });
+                    }
                     let kind = match &config.kind {
                         Some(k) => Some(k.parse::<RecordKind>().map_err(|e| ConfigError::Key {
                             path: format!("{}.kind", entry.path()),
@@ -255,6 +282,17 @@ mod tests {
             .to_string();
         assert!(
             err.starts_with("system[0] (r)") && err.contains("sheets"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn api_keys_on_a_spreadsheet_system_are_refused() {
+        let err = systems("[[system]]\nname='r'\ntype='spreadsheet'\npath='a'\nscale='1-5'")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("system[0] (r).scale") && err.contains("profile"),
             "{err}"
         );
     }
