@@ -203,7 +203,7 @@ impl Imsbridge {
 
 /// Spawns, drains both pipes on threads (a full pipe would block the child), and kills the
 /// child when it outlives `timeout`.
-fn run_with_timeout(
+pub fn run_with_timeout(
     mut command: Command,
     timeout: Duration,
     line: String,

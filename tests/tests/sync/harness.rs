@@ -6,10 +6,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsStr;
 use std::fs::File;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use imsbridge_e2e::cli::{Imsbridge, RunOutput};
 use imsbridge_e2e::fake_ciso::{
@@ -404,55 +403,9 @@ pub fn read_json(path: &Path) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}\n{text}", path.display()))
 }
 
-/// Spawns, drains both pipes on threads, kills the child after [`RUN_TIMEOUT`].
-fn run_with_timeout(mut command: Command, line: String) -> RunOutput {
-    let mut child = command
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start `{line}`: {e}"));
-    let drain = |pipe: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            if let Some(mut pipe) = pipe {
-                let _ = pipe.read_to_end(&mut bytes);
-            }
-            String::from_utf8_lossy(&bytes).into_owned()
-        })
-    };
-    let stdout = drain(
-        child
-            .stdout
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let stderr = drain(
-        child
-            .stderr
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let started = Instant::now();
-    let mut timed_out = false;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
-            Ok(None) if started.elapsed() > RUN_TIMEOUT => {
-                timed_out = true;
-                let _ = child.kill();
-                break child.wait().ok();
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
-            Err(e) => panic!("waiting for `{line}`: {e}"),
-        }
-    };
-    RunOutput {
-        code: if timed_out {
-            None
-        } else {
-            status.and_then(|s| s.code())
-        },
-        stdout: stdout.join().unwrap_or_default(),
-        stderr: stderr.join().unwrap_or_default(),
-        timed_out,
-        command: line,
-    }
+/// The library's runner with this file's timeout; a child that cannot even start is a test
+/// failure.
+fn run_with_timeout(command: Command, line: String) -> RunOutput {
+    imsbridge_e2e::cli::run_with_timeout(command, RUN_TIMEOUT, line)
+        .unwrap_or_else(|e| panic!("{e}"))
 }
