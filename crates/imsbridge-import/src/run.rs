@@ -776,24 +776,6 @@ impl<'m> StoreStage<'_, '_, '_, 'm> {
             self.note_gap(number);
         }
         match line {
-            // Cells holding only spaces: part of the next gap.
-            Line::Blank => Ok(()),
-            Line::Rejected {
-                reason,
-                warnings,
-                cells,
-            } => {
-                for w in warnings {
-                    self.run.warn(w.location.to_string(), w.message);
-                }
-                self.reject(cells, reason.location.to_string(), reason.message)
-            }
-            Line::Record { record, warnings } => {
-                for w in warnings {
-                    self.run.warn(w.location.to_string(), w.message);
-                }
-                self.store(&record)
-            }
             Line::Known { key, row } => {
                 if self
                     .tx
@@ -814,25 +796,35 @@ impl<'m> StoreStage<'_, '_, '_, 'm> {
                     return Ok(());
                 };
                 let mapped = mapper.map_row(&row);
-                match to_line(mapped, Some(key), &row).map_err(|e| SheetError::Fatal(e.into()))? {
-                    Line::Known { .. } | Line::Blank => Ok(()),
-                    Line::Rejected {
-                        reason,
-                        warnings,
-                        cells,
-                    } => {
-                        for w in warnings {
-                            self.run.warn(w.location.to_string(), w.message);
-                        }
-                        self.reject(cells, reason.location.to_string(), reason.message)
-                    }
-                    Line::Record { record, warnings } => {
-                        for w in warnings {
-                            self.run.warn(w.location.to_string(), w.message);
-                        }
-                        self.store(&record)
-                    }
+                let line =
+                    to_line(mapped, Some(key), &row).map_err(|e| SheetError::Fatal(e.into()))?;
+                self.settle(line)
+            }
+            other => self.settle(other),
+        }
+    }
+
+    /// Writes what a mapped line says: its warnings, then the record or the reject. A line
+    /// still `Known` here was already settled by the caller.
+    fn settle(&mut self, line: Line) -> Result<(), SheetError> {
+        match line {
+            // Cells holding only spaces: part of the next gap.
+            Line::Blank | Line::Known { .. } => Ok(()),
+            Line::Rejected {
+                reason,
+                warnings,
+                cells,
+            } => {
+                for w in warnings {
+                    self.run.warn(w.location.to_string(), w.message);
                 }
+                self.reject(cells, reason.location.to_string(), reason.message)
+            }
+            Line::Record { record, warnings } => {
+                for w in warnings {
+                    self.run.warn(w.location.to_string(), w.message);
+                }
+                self.store(&record)
             }
         }
     }
