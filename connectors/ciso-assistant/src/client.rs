@@ -344,14 +344,7 @@ impl Client {
         // A create whose answer is lost or unreadable may still have happened: a timeout, a
         // reset, a 5xx, or a 2xx body that does not decode. The engine then looks the object
         // up by its correlation id instead of assuming either outcome.
-        let ambiguous = *method == Method::POST
-            && matches!(
-                error,
-                HttpError::Timeout { .. }
-                    | HttpError::Server { .. }
-                    | HttpError::Transport { .. }
-                    | HttpError::Decode { .. }
-            );
+        let ambiguous = *method == Method::POST && error.outcome_unknown();
         if ambiguous {
             ConnectorError::Ambiguous {
                 system,

@@ -103,32 +103,8 @@ impl Stream {
     }
 }
 
-/// Why an object could not be mapped: the JSON position inside the object (`inherent_proba`,
-/// empty for the object itself) and what is wrong there.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MapError {
-    pub path: String,
-    pub message: String,
-}
-
-impl MapError {
-    fn new(path: impl Into<String>, message: impl Into<String>) -> MapError {
-        MapError {
-            path: path.into(),
-            message: message.into(),
-        }
-    }
-}
-
-impl std::fmt::Display for MapError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.path.is_empty() {
-            f.write_str(&self.message)
-        } else {
-            write!(f, "{}: {}", self.path, self.message)
-        }
-    }
-}
+/// Why an object could not be mapped (shared by every connector).
+pub use imsbridge_connector::MapError;
 
 // ---------------------------------------------------------------------------------------------
 // Risk matrix

@@ -50,10 +50,19 @@ impl Credentials {
             ("password_file", common.password_file.as_deref()),
             env,
         )?;
-        if username.is_some() != password.is_some() {
+        // A user name signs in with a password (ServiceNow basic auth) or with an API token
+        // (Jira Cloud: e-mail + token); which of the two a connector takes is its own check.
+        if username.is_some() && password.is_none() && token.is_none() {
             return Err(ConfigError::invalid(
                 system,
-                "username_env/username_file and password_env/password_file go together: set both or neither",
+                "username_env/username_file needs password_env/password_file (or, where the \
+                 system signs in with a user name and an API token, token_env/token_file)",
+            ));
+        }
+        if password.is_some() && username.is_none() {
+            return Err(ConfigError::invalid(
+                system,
+                "password_env/password_file needs username_env/username_file: set both or neither",
             ));
         }
         Ok(Credentials {
@@ -147,11 +156,24 @@ mod tests {
     }
 
     #[test]
-    fn username_needs_password() {
+    fn username_needs_a_password_or_a_token() {
         let c = common("name='sn'\ntype='x'\nusername_env='U'");
         let err = Credentials::resolve(&c, &|_| Some("u".into()))
             .unwrap_err()
             .to_string();
-        assert!(err.contains("go together"), "{err}");
+        assert!(err.contains("needs password_env"), "{err}");
+
+        let c = common("name='sn'\ntype='x'\npassword_env='P'");
+        let err = Credentials::resolve(&c, &|_| Some("p".into()))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("needs username_env"), "{err}");
+
+        // E-mail and API token (Jira Cloud): the connector decides whether it takes them.
+        let c = common("name='jira'\ntype='x'\nusername_env='U'\ntoken_env='T'");
+        let creds = Credentials::resolve(&c, &|n| Some(format!("{n}-value"))).unwrap();
+        assert_eq!(creds.username.as_deref(), Some("U-value"));
+        assert_eq!(creds.token.unwrap().expose_secret(), "T-value");
+        assert!(creds.password.is_none());
     }
 }

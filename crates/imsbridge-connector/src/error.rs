@@ -66,3 +66,31 @@ impl ConnectorError {
         matches!(self, ConnectorError::Ambiguous { .. })
     }
 }
+
+/// Why one remote object could not be mapped to the model: the JSON position inside the
+/// object (`fields.summary`, `inherent_proba`; empty for the object itself) and what is wrong
+/// there. Connectors turn it into a [`crate::Reject`] that keeps the object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapError {
+    pub path: String,
+    pub message: String,
+}
+
+impl MapError {
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> MapError {
+        MapError {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for MapError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.path.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
+    }
+}

@@ -34,7 +34,7 @@ pub use config::{
     COMMON_KEYS, CommonConfig, ConflictPolicy, SystemEntry, deserialize_specific, env_lookup,
 };
 pub use credentials::{Credentials, SecretSource};
-pub use error::{ConfigError, ConnectorError};
+pub use error::{ConfigError, ConnectorError, MapError};
 pub use source::{Page, Reject, Source, StreamInfo};
 pub use target::{
     Check, CheckStatus, Conversion, Desired, FieldMap, RemoteRecord, Target, correlation_id,

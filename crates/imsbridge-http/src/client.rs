@@ -276,16 +276,48 @@ impl HttpClient {
                 request: request.clone(),
                 message: e.to_string(),
             })?;
+        let body = body.map(|bytes| (bytes, "application/json"));
+        self.send_encoded(method, url, request, body, retry).await
+    }
 
+    /// Sends a form-encoded body (`application/x-www-form-urlencoded`), the shape OAuth 2.0
+    /// token endpoints take (RFC 6749 §4.4.2), retrying per [`Retry`] like [`HttpClient::send`].
+    /// The values may be secrets (a client secret, a refresh token): they travel in the body
+    /// only, which never appears in a request line, a log or an error.
+    pub async fn send_form(
+        &self,
+        method: Method,
+        target: &str,
+        form: &[(&str, &str)],
+        retry: Retry,
+    ) -> Result<HttpResponse, HttpError> {
+        let url = self.url(&method, target)?;
+        let request = RequestLine::new(method.as_str(), &url);
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish()
+            .into_bytes();
+        let body = Some((body, "application/x-www-form-urlencoded"));
+        self.send_encoded(method, url, request, body, retry).await
+    }
+
+    /// The request loop of [`HttpClient::send`] and [`HttpClient::send_form`], for a body
+    /// already encoded with its content type.
+    async fn send_encoded(
+        &self,
+        method: Method,
+        url: Url,
+        request: RequestLine,
+        body: Option<(Vec<u8>, &'static str)>,
+        retry: Retry,
+    ) -> Result<HttpResponse, HttpError> {
         let config = &self.inner.config;
         let mut delays = retry::backoff(config);
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
-            let failed = match self
-                .attempt(&method, &url, body.as_deref(), &request, attempt)
-                .await
-            {
+            let body = body.as_ref().map(|(bytes, kind)| (bytes.as_slice(), *kind));
+            let failed = match self.attempt(&method, &url, body, &request, attempt).await {
                 Ok(response) => return Ok(response),
                 Err(failed) => failed,
             };
@@ -336,7 +368,7 @@ impl HttpClient {
         &self,
         method: &Method,
         url: &Url,
-        body: Option<&[u8]>,
+        body: Option<(&[u8], &'static str)>,
         request: &RequestLine,
         attempt: u32,
     ) -> Result<HttpResponse, Failed> {
@@ -359,9 +391,9 @@ impl HttpClient {
         let started = Instant::now();
         let mut builder = inner.http.request(method.clone(), url.clone());
         builder = inner.credentials.apply(builder);
-        if let Some(body) = body {
+        if let Some((body, content_type)) = body {
             builder = builder
-                .header(CONTENT_TYPE, "application/json")
+                .header(CONTENT_TYPE, content_type)
                 .body(body.to_vec());
         }
         let result = match builder.send().await {
@@ -547,4 +579,46 @@ pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn send_form_encodes_the_body_and_keeps_it_out_of_errors() {
+        let mut server = mockito::Server::new_async().await;
+        let mock = server
+            .mock("POST", "/oauth_token.do")
+            .match_header("content-type", "application/x-www-form-urlencoded")
+            .match_body("grant_type=client_credentials&client_secret=s%26cr%C3%A9t+1")
+            .with_status(401)
+            .with_body(r#"{"error":"invalid_client"}"#)
+            .expect(1)
+            .create_async()
+            .await;
+        let Ok(base) = Url::parse(&server.url()) else {
+            panic!("mockito gives a URL")
+        };
+        let Ok(client) = HttpClient::new("sn", HttpConfig::new(base), Auth::None) else {
+            panic!("a client without credentials builds")
+        };
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_secret", "s&crét 1"),
+        ];
+        let result = client
+            .send_form(Method::POST, "/oauth_token.do", &form, Retry::NotIdempotent)
+            .await;
+        mock.assert_async().await;
+        let Err(err) = result else {
+            panic!("a 401 is an error")
+        };
+        let text = err.to_string();
+        assert!(
+            text.contains("POST /oauth_token.do") && text.contains("invalid_client"),
+            "{text}"
+        );
+        assert!(!text.contains("crét"), "{text}");
+    }
 }

@@ -341,6 +341,19 @@ impl HttpError {
     }
 
     /// Whether the server said the target does not exist (404).
+    /// Whether a request that changes something may have taken effect although no answer
+    /// says so: a timeout, a reset, a 5xx, or a 2xx whose body does not decode. A create that
+    /// failed this way must be looked up by its correlation id before it is sent again.
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(
+            self,
+            HttpError::Timeout { .. }
+                | HttpError::Server { .. }
+                | HttpError::Transport { .. }
+                | HttpError::Decode { .. }
+        )
+    }
+
     pub fn is_not_found(&self) -> bool {
         matches!(self, HttpError::NotFound { .. })
     }

@@ -5,17 +5,21 @@ use imsbridge_connector::{
     ConfigError, Credentials, Source, SystemEntry, Target, deserialize_specific,
 };
 use imsbridge_connector_ciso_assistant::{CisoAssistant, Config as CisoConfig};
+use imsbridge_connector_jira::{Config as JiraConfig, Jira};
+use imsbridge_connector_servicenow::{Config as ServiceNowConfig, ServiceNow};
 use imsbridge_connector_spreadsheet::SystemConfig as SpreadsheetConfig;
 use imsbridge_model::RecordKind;
 
 /// The connector types a `[[system]]` entry's `type` may name.
-pub const CONNECTORS: &[&str] = &["spreadsheet", "ciso-assistant"];
+pub const CONNECTORS: &[&str] = &["spreadsheet", "ciso-assistant", "servicenow", "jira"];
 
 /// The connector-specific part of a system, checked when the configuration is read.
 #[derive(Debug, Clone)]
 pub enum Kind {
     Spreadsheet(SpreadsheetSystem),
     CisoAssistant(CisoConfig),
+    ServiceNow(ServiceNowConfig),
+    Jira(JiraConfig),
 }
 
 /// A `spreadsheet` system: register files read by `pull` through the import.
@@ -57,6 +61,8 @@ pub struct System {
 pub enum Opened {
     Spreadsheet(SpreadsheetSystem),
     CisoAssistant(Arc<CisoAssistant>),
+    ServiceNow(Arc<ServiceNow>),
+    Jira(Arc<Jira>),
 }
 
 impl Opened {
@@ -64,6 +70,8 @@ impl Opened {
         match self {
             Opened::Spreadsheet(_) => None,
             Opened::CisoAssistant(c) => Some(c.as_ref()),
+            Opened::ServiceNow(c) => Some(c.as_ref()),
+            Opened::Jira(c) => Some(c.as_ref()),
         }
     }
 
@@ -71,6 +79,8 @@ impl Opened {
         match self {
             Opened::Spreadsheet(_) => None,
             Opened::CisoAssistant(c) => Some(c.as_ref()),
+            Opened::ServiceNow(c) => Some(c.as_ref()),
+            Opened::Jira(c) => Some(c.as_ref()),
         }
     }
 }
@@ -118,6 +128,22 @@ impl System {
                 Ok(Opened::CisoAssistant(Arc::new(CisoAssistant::from_entry(
                     &self.entry,
                     credentials,
+                )?)))
+            }
+            Kind::ServiceNow(_) => {
+                let credentials = Credentials::resolve(&self.entry.common, env)?;
+                Ok(Opened::ServiceNow(Arc::new(ServiceNow::from_entry(
+                    &self.entry,
+                    credentials,
+                    env,
+                )?)))
+            }
+            Kind::Jira(_) => {
+                let credentials = Credentials::resolve(&self.entry.common, env)?;
+                Ok(Opened::Jira(Arc::new(Jira::from_entry(
+                    &self.entry,
+                    credentials,
+                    env,
                 )?)))
             }
         }
@@ -193,6 +219,16 @@ impl Systems {
                     let config: CisoConfig = deserialize_specific(&entry)?;
                     config.validate(&entry)?;
                     Kind::CisoAssistant(config)
+                }
+                "servicenow" => {
+                    let config: ServiceNowConfig = deserialize_specific(&entry)?;
+                    config.validate(&entry)?;
+                    Kind::ServiceNow(config)
+                }
+                "jira" => {
+                    let config: JiraConfig = deserialize_specific(&entry)?;
+                    config.validate(&entry)?;
+                    Kind::Jira(config)
                 }
                 other => {
                     return Err(ConfigError::Key {
