@@ -82,6 +82,59 @@ pub enum Command {
     Links(LinksArgs),
     /// The journal of remote writes, newest first
     Journal(JournalArgs),
+    /// Write the store's records, a clause list or a crosswalk in an interchange format
+    #[command(subcommand)]
+    Export(ExportCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// As an OSCAL document (JSON, or XML with --xml)
+    Oscal(OscalExportArgs),
+}
+
+/// The OSCAL models `export oscal` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OscalModel {
+    /// AI risks (every risk with --all-risks) with corrective actions, as a plan of action and milestones
+    Poam,
+    /// Requirement assessments and findings of the --standards, one result per standard
+    AssessmentResults,
+    /// The clause list (numbers and titles) of --standard, or of the Harmonized Structure
+    Catalog,
+    /// The crosswalk --from → --to as a mapping collection
+    Mapping,
+}
+
+#[derive(Debug, Args)]
+pub struct OscalExportArgs {
+    /// What to export
+    #[arg(long, value_enum)]
+    pub model: OscalModel,
+    /// The file to write [default: standard output]
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Write XML instead of JSON
+    #[arg(long)]
+    pub xml: bool,
+    /// poam: every risk, not only the AI-related ones
+    #[arg(long)]
+    pub all_risks: bool,
+    /// poam: only records of this source system
+    #[arg(long, value_name = "NAME")]
+    pub system: Option<String>,
+    /// assessment-results: the standards, comma-separated (iso27001,iso42001)
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub standards: Vec<String>,
+    /// catalog: the standard (hs for the Harmonized Structure)
+    #[arg(long, value_name = "STANDARD")]
+    pub standard: Option<String>,
+    /// mapping: the standard the crosswalk starts from
+    #[arg(long, value_name = "STANDARD")]
+    pub from: Option<String>,
+    /// mapping: the standard the crosswalk goes to (hs for the Harmonized Structure)
+    #[arg(long, value_name = "STANDARD")]
+    pub to: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

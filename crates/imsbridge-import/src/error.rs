@@ -12,15 +12,20 @@ pub enum ImportError {
     Plan(#[from] imsbridge_connector_spreadsheet::PlanError),
     #[error(transparent)]
     Store(#[from] imsbridge_store::StoreError),
+    /// An OSCAL document that cannot be read; the message names the JSON path or XML line.
+    #[error(transparent)]
+    Oscal(#[from] imsbridge_connector_oscal::OscalError),
     #[error("{path}: {message}")]
     NoRegister { path: PathBuf, message: String },
-    #[error("{}: no register files here (looked for .xlsx, .xlsm, .xlsb, .xls, .ods, .csv, .tsv)", path.display())]
+    #[error("{}: no register files here (looked for .xlsx, .xlsm, .xlsb, .xls, .ods, .csv, .tsv, and OSCAL .json/.xml)", path.display())]
     EmptyFolder { path: PathBuf },
-    #[error("{}: {source}", path.display())]
+    // The cause is part of the message and deliberately not a `source`: printed with its
+    // chain, it would say the same thing twice.
+    #[error("{}: {error}", path.display())]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
-    #[error("writing the rejects file {}: {source}", path.display())]
-    Rejects { path: PathBuf, source: csv::Error },
+    #[error("writing the rejects file {}: {error}", path.display())]
+    Rejects { path: PathBuf, error: csv::Error },
 }

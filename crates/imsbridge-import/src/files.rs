@@ -8,9 +8,9 @@ const REGISTER_EXTENSIONS: [&str; 7] = ["xlsx", "xlsm", "xlsb", "xls", "ods", "c
 /// recursive), sorted by name so that runs are repeatable. Office lock files (`~$x.xlsx`),
 /// hidden files and rejects files written by earlier imports are left out.
 pub fn register_files(path: &Path) -> Result<Vec<PathBuf>, ImportError> {
-    let io = |source| ImportError::Io {
+    let io = |error| ImportError::Io {
         path: path.to_path_buf(),
-        source,
+        error,
     };
     let meta = std::fs::metadata(path).map_err(io)?;
     if !meta.is_dir() {
@@ -25,7 +25,15 @@ pub fn register_files(path: &Path) -> Result<Vec<PathBuf>, ImportError> {
             .extension()
             .and_then(|e| e.to_str())
             .is_some_and(|e| REGISTER_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
-        if is_register
+        // JSON and XML files count when they are OSCAL documents: a folder of exports may
+        // hold other JSON (a tool's settings) that is no register.
+        let is_oscal = || {
+            p.extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "json" | "xml"))
+                && crate::oscal::is_oscal(&p).unwrap_or(false)
+        };
+        if (is_register || (p.is_file() && is_oscal()))
             && p.is_file()
             && !name.starts_with("~$")
             && !name.starts_with('.')

@@ -1,5 +1,6 @@
-//! Imports register files into the store: every valid row of every register sheet in one
-//! transaction, rejected rows reported and written to a rejects CSV, the run recorded.
+//! Imports register files into the store: every valid row of every register sheet (and every
+//! element of an OSCAL document) in one transaction, rejected rows reported and written to a
+//! rejects CSV, the run recorded.
 //!
 //! ```no_run
 //! use std::path::Path;
@@ -17,6 +18,7 @@
 
 mod error;
 mod files;
+mod oscal;
 mod rejects;
 mod report;
 mod run;

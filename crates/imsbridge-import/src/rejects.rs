@@ -30,9 +30,9 @@ impl RejectsFile {
         reason: &str,
         values: &[String],
     ) -> Result<(), ImportError> {
-        let err = |source| ImportError::Rejects {
+        let err = |error| ImportError::Rejects {
             path: self.path.clone(),
-            source,
+            error,
         };
         if self.writer.is_none() {
             let writer = csv::WriterBuilder::new()
@@ -49,9 +49,9 @@ impl RejectsFile {
             line.extend(header.iter().cloned());
             writer
                 .write_record(&line)
-                .map_err(|source| ImportError::Rejects {
+                .map_err(|error| ImportError::Rejects {
                     path: self.path.clone(),
-                    source,
+                    error,
                 })?;
             self.current_header = header.to_vec();
         }
@@ -59,9 +59,9 @@ impl RejectsFile {
         line.extend(values.iter().cloned());
         writer
             .write_record(&line)
-            .map_err(|source| ImportError::Rejects {
+            .map_err(|error| ImportError::Rejects {
                 path: self.path.clone(),
-                source,
+                error,
             })
     }
 
@@ -77,7 +77,7 @@ impl RejectsFile {
             Some(w) => {
                 w.flush().map_err(|e| ImportError::Io {
                     path: self.path.clone(),
-                    source: e,
+                    error: e,
                 })?;
                 Ok(Some(self.path.clone()))
             }

@@ -35,6 +35,9 @@ pub struct ImportOptions {
     /// Where the rejects CSV goes (the store's folder).
     pub rejects_dir: PathBuf,
     pub read: ReadOptions,
+    /// How OSCAL documents are read, when a configured OSCAL system says more than `kind`
+    /// and `standard` can (several kinds, limits); `None`: from `kind` and `standard`.
+    pub oscal: Option<imsbridge_connector_oscal::ReadOptions>,
 }
 
 impl ImportOptions {
@@ -48,6 +51,7 @@ impl ImportOptions {
             dry_run: false,
             rejects_dir: rejects_dir.to_path_buf(),
             read: ReadOptions::default(),
+            oscal: None,
         }
     }
 }
@@ -161,12 +165,17 @@ impl<'o> ImportRun<'o> {
         progress: &mut dyn FnMut(u64),
     ) -> Result<(), ImportError> {
         let options = self.options;
-        let mut file = SpreadsheetFile::open(path, &options.read)?;
         let file_name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let system = options.system.clone().unwrap_or_else(|| file_name.clone());
+        // OSCAL documents are told apart by their first bytes, not their extension: a
+        // `.json` export of a spreadsheet tool is no OSCAL document.
+        if crate::oscal::is_oscal(path)? {
+            return self.import_oscal_file(tx, mappings, path, &file_name, &system, progress);
+        }
+        let mut file = SpreadsheetFile::open(path, &options.read)?;
         let is_csv = file.format() == imsbridge_connector_spreadsheet::Format::Csv;
 
         let (sheets, explicit) = match &options.sheet {
@@ -220,6 +229,61 @@ impl<'o> ImportRun<'o> {
         }
         for s in skipped {
             self.warn(file_name.clone(), format!("sheet skipped: {s}"));
+        }
+        Ok(())
+    }
+
+    /// Imports an OSCAL catalog, profile, POA&M or assessment results: the document is read
+    /// and mapped whole by the OSCAL connector (it holds no more than the typed document),
+    /// then stored in this run's transaction like any sheet's records.
+    fn import_oscal_file(
+        &mut self,
+        tx: &mut ImportTx<'_>,
+        mappings: &Mappings,
+        path: &Path,
+        file_name: &str,
+        system: &str,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<(), ImportError> {
+        let options = self.options;
+        let imported = crate::oscal::read(path, system, options, self.imported_at, mappings)?;
+        self.report.sheets.extend(
+            imported
+                .records
+                .first()
+                .map(|r| (format!("{file_name} ({})", imported.model), r.kind())),
+        );
+        for record in &imported.records {
+            let outcome = tx.upsert(record)?;
+            let report = &mut self.report;
+            match outcome {
+                UpsertOutcome::Inserted => report.imported += 1,
+                UpsertOutcome::Updated => report.updated += 1,
+                UpsertOutcome::Unchanged => report.unchanged += 1,
+            }
+            *report.records.entry(record.kind()).or_default() += 1;
+            progress(1);
+        }
+        for reject in imported.rejects {
+            self.report.rejected += 1;
+            if self.report.rejects.len() < REPORT_LIMIT {
+                self.report.rejects.push(Warning {
+                    location: reject.location.clone(),
+                    message: reject.message.clone(),
+                });
+            }
+            if !options.dry_run {
+                // The element as OSCAL JSON: fixed, it can be imported on its own again.
+                self.rejects.write(
+                    &["element (OSCAL JSON)".to_string()],
+                    &reject.location,
+                    &reject.message,
+                    &[reject.raw],
+                )?;
+            }
+        }
+        for warning in imported.warnings {
+            self.warn(warning.location, warning.message);
         }
         Ok(())
     }

@@ -28,4 +28,4 @@
 
 mod systems;
 
-pub use systems::{CONNECTORS, Kind, Opened, SpreadsheetSystem, System, Systems};
+pub use systems::{CONNECTORS, Kind, Opened, OscalSystem, SpreadsheetSystem, System, Systems};

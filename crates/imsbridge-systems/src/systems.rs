@@ -6,17 +6,25 @@ use imsbridge_connector::{
 };
 use imsbridge_connector_ciso_assistant::{CisoAssistant, Config as CisoConfig};
 use imsbridge_connector_jira::{Config as JiraConfig, Jira};
+use imsbridge_connector_oscal::SystemConfig as OscalConfig;
 use imsbridge_connector_servicenow::{Config as ServiceNowConfig, ServiceNow};
 use imsbridge_connector_spreadsheet::SystemConfig as SpreadsheetConfig;
 use imsbridge_model::RecordKind;
 
 /// The connector types a `[[system]]` entry's `type` may name.
-pub const CONNECTORS: &[&str] = &["spreadsheet", "ciso-assistant", "servicenow", "jira"];
+pub const CONNECTORS: &[&str] = &[
+    "spreadsheet",
+    "oscal",
+    "ciso-assistant",
+    "servicenow",
+    "jira",
+];
 
 /// The connector-specific part of a system, checked when the configuration is read.
 #[derive(Debug, Clone)]
 pub enum Kind {
     Spreadsheet(SpreadsheetSystem),
+    Oscal(OscalSystem),
     CisoAssistant(CisoConfig),
     ServiceNow(ServiceNowConfig),
     Jira(JiraConfig),
@@ -34,19 +42,41 @@ pub struct SpreadsheetSystem {
 impl SpreadsheetSystem {
     /// The files `path` names now: a file, a folder, or the matches of a glob, sorted.
     pub fn files(&self) -> Result<Vec<PathBuf>, ConfigError> {
-        let pattern = self.base_dir.join(&self.config.path);
-        let text = pattern.to_string_lossy().into_owned();
-        if !text.contains(['*', '?', '[']) {
-            return Ok(vec![pattern]);
-        }
-        let paths = glob::glob(&text).map_err(|e| ConfigError::Invalid {
-            system: String::new(),
-            message: format!("path `{}` is not a valid glob: {e}", self.config.path),
-        })?;
-        let mut files: Vec<PathBuf> = paths.filter_map(Result::ok).collect();
-        files.sort();
-        Ok(files)
+        files_at(&self.base_dir, &self.config.path)
     }
+}
+
+/// An `oscal` system: OSCAL documents (catalogs, profiles, POA&Ms, assessment results) read
+/// by `pull` through the import, like register files.
+#[derive(Debug, Clone)]
+pub struct OscalSystem {
+    pub config: OscalConfig,
+    /// The folder relative paths are resolved against (the configuration file's).
+    pub base_dir: PathBuf,
+}
+
+impl OscalSystem {
+    /// The documents `path` names now: a file, a folder, or the matches of a glob, sorted.
+    pub fn files(&self) -> Result<Vec<PathBuf>, ConfigError> {
+        files_at(&self.base_dir, &self.config.path)
+    }
+}
+
+/// The files `path` (relative to `base_dir`) names now: a file, a folder, or the matches of a
+/// glob, sorted.
+fn files_at(base_dir: &Path, path: &str) -> Result<Vec<PathBuf>, ConfigError> {
+    let pattern = base_dir.join(path);
+    let text = pattern.to_string_lossy().into_owned();
+    if !text.contains(['*', '?', '[']) {
+        return Ok(vec![pattern]);
+    }
+    let paths = glob::glob(&text).map_err(|e| ConfigError::Invalid {
+        system: String::new(),
+        message: format!("path `{path}` is not a valid glob: {e}"),
+    })?;
+    let mut files: Vec<PathBuf> = paths.filter_map(Result::ok).collect();
+    files.sort();
+    Ok(files)
 }
 
 /// One configured system.
@@ -60,6 +90,7 @@ pub struct System {
 #[derive(Debug, Clone)]
 pub enum Opened {
     Spreadsheet(SpreadsheetSystem),
+    Oscal(OscalSystem),
     CisoAssistant(Arc<CisoAssistant>),
     ServiceNow(Arc<ServiceNow>),
     Jira(Arc<Jira>),
@@ -68,7 +99,7 @@ pub enum Opened {
 impl Opened {
     pub fn source(&self) -> Option<&dyn Source> {
         match self {
-            Opened::Spreadsheet(_) => None,
+            Opened::Spreadsheet(_) | Opened::Oscal(_) => None,
             Opened::CisoAssistant(c) => Some(c.as_ref()),
             Opened::ServiceNow(c) => Some(c.as_ref()),
             Opened::Jira(c) => Some(c.as_ref()),
@@ -77,7 +108,7 @@ impl Opened {
 
     pub fn target(&self) -> Option<&dyn Target> {
         match self {
-            Opened::Spreadsheet(_) => None,
+            Opened::Spreadsheet(_) | Opened::Oscal(_) => None,
             Opened::CisoAssistant(c) => Some(c.as_ref()),
             Opened::ServiceNow(c) => Some(c.as_ref()),
             Opened::Jira(c) => Some(c.as_ref()),
@@ -123,6 +154,7 @@ impl System {
     pub fn open(&self, env: &dyn Fn(&str) -> Option<String>) -> Result<Opened, ConfigError> {
         match &self.kind {
             Kind::Spreadsheet(s) => Ok(Opened::Spreadsheet(s.clone())),
+            Kind::Oscal(s) => Ok(Opened::Oscal(s.clone())),
             Kind::CisoAssistant(_) => {
                 let credentials = Credentials::resolve(&self.entry.common, env)?;
                 Ok(Opened::CisoAssistant(Arc::new(CisoAssistant::from_entry(
@@ -175,33 +207,10 @@ impl Systems {
             let kind = match entry.common.connector.as_str() {
                 "spreadsheet" => {
                     let config: SpreadsheetConfig = deserialize_specific(&entry)?;
-                    // Keys for API systems would be silently meaningless here: refuse them.
-                    let c = &entry.common;
-                    let misplaced = [
-                        ("base_url", c.base_url.is_some()),
-                        ("token_env", c.token_env.is_some() || c.token_file.is_some()),
-                        (
-                            "username_env",
-                            c.username_env.is_some() || c.username_file.is_some(),
-                        ),
-                        (
-                            "password_env",
-                            c.password_env.is_some() || c.password_file.is_some(),
-                        ),
-                        ("read", c.read.is_some()),
-                        ("scale", c.scale.is_some()),
-                        ("fields", !c.fields.is_empty()),
-                        ("rate_limit", c.rate_limit.is_some()),
-                        ("timeout_secs", c.timeout_secs.is_some()),
-                    ];
-                    if let Some((key, _)) = misplaced.iter().find(|(_, set)| *set) {
-                        return Err(ConfigError::Key {
-                            path: format!("{}.{key}", entry.path()),
-                            message: "does not apply to a spreadsheet system (it reads `path`); \
-                                      scales and column names go in a column profile (`profile`)"
-                                .into(),
-                        });
-                    }
+                    refuse_api_keys(
+                        &entry,
+                        "it reads `path`; scales and column names go in a column profile (`profile`)",
+                    )?;
                     let kind = match &config.kind {
                         Some(k) => Some(k.parse::<RecordKind>().map_err(|e| ConfigError::Key {
                             path: format!("{}.kind", entry.path()),
@@ -213,6 +222,18 @@ impl Systems {
                         config,
                         base_dir: base_dir.to_path_buf(),
                         kind,
+                    })
+                }
+                "oscal" => {
+                    let config: OscalConfig = deserialize_specific(&entry)?;
+                    refuse_api_keys(&entry, "it reads the OSCAL documents `path` names")?;
+                    config.validate().map_err(|e| ConfigError::Key {
+                        path: format!("{}.{}", entry.path(), e.key),
+                        message: e.message,
+                    })?;
+                    Kind::Oscal(OscalSystem {
+                        config,
+                        base_dir: base_dir.to_path_buf(),
                     })
                 }
                 "ciso-assistant" => {
@@ -242,10 +263,13 @@ impl Systems {
             };
             let system = System { entry, kind };
             system.write_kinds()?;
-            if system.is_target() && matches!(system.kind, Kind::Spreadsheet(_)) {
+            if system.is_target() && matches!(system.kind, Kind::Spreadsheet(_) | Kind::Oscal(_)) {
                 return Err(ConfigError::Key {
                     path: format!("{}.write", system.entry.path()),
-                    message: "spreadsheet systems are read only; `write` is for API systems".into(),
+                    message: format!(
+                        "{} systems are read only; `write` is for API systems",
+                        system.connector()
+                    ),
                 });
             }
             systems.push(system);
@@ -282,6 +306,36 @@ impl Systems {
                 )
             },
         })
+    }
+}
+
+/// Refuses the keys of API systems on a file system (spreadsheet, OSCAL), where they would be
+/// silently meaningless; `what_instead` says what the system reads.
+fn refuse_api_keys(entry: &SystemEntry, what_instead: &str) -> Result<(), ConfigError> {
+    let c = &entry.common;
+    let misplaced = [
+        ("base_url", c.base_url.is_some()),
+        ("token_env", c.token_env.is_some() || c.token_file.is_some()),
+        (
+            "username_env",
+            c.username_env.is_some() || c.username_file.is_some(),
+        ),
+        (
+            "password_env",
+            c.password_env.is_some() || c.password_file.is_some(),
+        ),
+        ("read", c.read.is_some()),
+        ("scale", c.scale.is_some()),
+        ("fields", !c.fields.is_empty()),
+        ("rate_limit", c.rate_limit.is_some()),
+        ("timeout_secs", c.timeout_secs.is_some()),
+    ];
+    match misplaced.iter().find(|(_, set)| *set) {
+        Some((key, _)) => Err(ConfigError::Key {
+            path: format!("{}.{key}", entry.path()),
+            message: format!("does not apply to {} systems ({what_instead})", c.connector),
+        }),
+        None => Ok(()),
     }
 }
 
@@ -331,6 +385,31 @@ mod tests {
             err.contains("system[0] (r).scale") && err.contains("profile"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn oscal_systems_read_files_and_refuse_what_they_cannot_do() {
+        let s =
+            systems("[[system]]\nname='nist'\ntype='oscal'\npath='oscal/*.json'\nkinds=['risk']")
+                .unwrap();
+        let Kind::Oscal(oscal) = &s.get("nist").unwrap().kind else {
+            panic!("not an OSCAL system")
+        };
+        assert_eq!(oscal.base_dir, PathBuf::from("/cfg"));
+        assert_eq!(oscal.config.kinds, ["risk"]);
+
+        for (extra, key) in [
+            ("kinds=['risks!']", "system[0] (nist).kinds"),
+            ("token_env='T'", "system[0] (nist).token_env"),
+            ("write=['risk']", "system[0] (nist).write"),
+        ] {
+            let err = systems(&format!(
+                "[[system]]\nname='nist'\ntype='oscal'\npath='a.json'\n{extra}"
+            ))
+            .unwrap_err()
+            .to_string();
+            assert!(err.starts_with(key), "{extra}: {err}");
+        }
     }
 
     #[test]

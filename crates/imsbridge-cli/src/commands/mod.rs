@@ -3,6 +3,7 @@
 mod clauses;
 mod coverage;
 mod crosswalk;
+mod export;
 mod import;
 mod imports;
 mod records;
@@ -37,6 +38,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<u8> {
         Command::Sync(args) => sync::sync(&cx, args),
         Command::Links(args) => sync::links(&cx, args),
         Command::Journal(args) => sync::journal(&cx, args),
+        Command::Export(command) => export::run(&cx, command),
     }
 }
 

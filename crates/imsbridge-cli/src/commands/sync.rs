@@ -33,6 +33,15 @@ enum Pulled {
     },
 }
 
+impl Pulled {
+    fn rejected(&self) -> u64 {
+        match self {
+            Pulled::Api(report) => report.rejected,
+            Pulled::Files { rejected, .. } => *rejected,
+        }
+    }
+}
+
 pub fn pull(cx: &CommandContext<'_>, args: &PullArgs) -> anyhow::Result<u8> {
     let systems = cx.systems()?;
     if let Some(name) = &args.system {
@@ -70,33 +79,40 @@ pub fn pull(cx: &CommandContext<'_>, args: &PullArgs) -> anyhow::Result<u8> {
                     .map(parse_standard)
                     .transpose()?;
                 let files = sheet.files()?;
-                if files.is_empty() {
-                    anyhow::bail!(
-                        "{}: nothing matches path `{}`",
-                        system.name(),
-                        sheet.config.path
-                    );
-                }
-                let (mut imported, mut updated, mut unchanged, mut file_rejects) = (0, 0, 0, 0);
-                for file in &files {
-                    let report = import_path(&mut store, &mappings, file, &options, &mut |n| {
-                        progress.advance(n)
-                    })
-                    .with_context(|| format!("pulling {}", system.name()))?;
-                    imported += report.imported;
-                    updated += report.updated;
-                    unchanged += report.unchanged;
-                    file_rejects += report.rejected;
-                }
-                rejected += file_rejects;
-                results.push(Pulled::Files {
-                    system: system.name().to_string(),
-                    imported,
-                    updated,
-                    unchanged,
-                    rejected: file_rejects,
-                    files: files.iter().map(|f| f.display().to_string()).collect(),
-                });
+                let pulled = pull_files(
+                    &mut store,
+                    &mappings,
+                    system.name(),
+                    &sheet.config.path,
+                    &files,
+                    &options,
+                    &progress,
+                )?;
+                rejected += pulled.rejected();
+                results.push(pulled);
+            }
+            Opened::Oscal(oscal) => {
+                let mut options =
+                    ImportOptions::new(mappings.default_profile().clone(), &rejects_dir);
+                options.system = Some(system.name().to_string());
+                options.oscal = Some(
+                    oscal
+                        .config
+                        .read_options()
+                        .with_context(|| format!("system {}", system.name()))?,
+                );
+                let files = oscal.files()?;
+                let pulled = pull_files(
+                    &mut store,
+                    &mappings,
+                    system.name(),
+                    &oscal.config.path,
+                    &files,
+                    &options,
+                    &progress,
+                )?;
+                rejected += pulled.rejected();
+                results.push(pulled);
             }
             _ => {
                 let Some(source) = opened.source() else {
@@ -234,6 +250,38 @@ fn target_refs<'a>(opened: &'a [(&'a System, Opened)]) -> anyhow::Result<Vec<Tar
         });
     }
     Ok(refs)
+}
+
+/// Imports the files of a file system (spreadsheets, OSCAL documents) under its name.
+fn pull_files(
+    store: &mut imsbridge_store::Store,
+    mappings: &imsbridge_mappings::Mappings,
+    name: &str,
+    path: &str,
+    files: &[std::path::PathBuf],
+    options: &ImportOptions,
+    progress: &DelayedProgress,
+) -> anyhow::Result<Pulled> {
+    if files.is_empty() {
+        anyhow::bail!("{name}: nothing matches path `{path}`");
+    }
+    let (mut imported, mut updated, mut unchanged, mut rejected) = (0, 0, 0, 0);
+    for file in files {
+        let report = import_path(store, mappings, file, options, &mut |n| progress.advance(n))
+            .with_context(|| format!("pulling {name}"))?;
+        imported += report.imported;
+        updated += report.updated;
+        unchanged += report.unchanged;
+        rejected += report.rejected;
+    }
+    Ok(Pulled::Files {
+        system: name.to_string(),
+        imported,
+        updated,
+        unchanged,
+        rejected,
+        files: files.iter().map(|f| f.display().to_string()).collect(),
+    })
 }
 
 pub fn plan(cx: &CommandContext<'_>, args: &PlanArgs) -> anyhow::Result<u8> {

@@ -80,19 +80,10 @@ pub fn run(cx: &CommandContext<'_>, command: &SystemsCommand) -> anyhow::Result<
                         (Some(t), _, _) => checks.extend(runtime.block_on(t.check())),
                         (None, Some(_), _) => {}
                         (None, None, imsbridge_systems::Opened::Spreadsheet(s)) => {
-                            match s.files() {
-                                Ok(files) if files.iter().any(|f| f.exists()) => {
-                                    checks.push(Check::ok(
-                                        "files",
-                                        format!("{} register file(s) found", files.len()),
-                                    ))
-                                }
-                                Ok(_) => checks.push(Check::failed(
-                                    "files",
-                                    format!("nothing matches path `{}`", s.config.path),
-                                )),
-                                Err(e) => checks.push(Check::failed("files", e.to_string())),
-                            }
+                            checks.push(files_check(s.files(), &s.config.path))
+                        }
+                        (None, None, imsbridge_systems::Opened::Oscal(s)) => {
+                            checks.push(files_check(s.files(), &s.config.path))
                         }
                         (None, None, _) => {}
                     },
@@ -132,5 +123,19 @@ pub fn run(cx: &CommandContext<'_>, command: &SystemsCommand) -> anyhow::Result<
             }
             Ok(if all_ok { exit::OK } else { exit::ERROR })
         }
+    }
+}
+
+/// Whether a file system's `path` names anything now.
+fn files_check(
+    files: Result<Vec<std::path::PathBuf>, imsbridge_connector::ConfigError>,
+    path: &str,
+) -> Check {
+    match files {
+        Ok(files) if files.iter().any(|f| f.exists()) => {
+            Check::ok("files", format!("{} file(s) found", files.len()))
+        }
+        Ok(_) => Check::failed("files", format!("nothing matches path `{path}`")),
+        Err(e) => Check::failed("files", e.to_string()),
     }
 }
