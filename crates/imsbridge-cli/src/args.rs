@@ -82,6 +82,12 @@ pub enum Command {
     Links(LinksArgs),
     /// The journal of remote writes, newest first
     Journal(JournalArgs),
+    /// Run the [[schedule]] entries (pulls, syncs) until stopped; SIGHUP reloads the config
+    Serve(ServeArgs),
+    /// The history of scheduled runs, newest first
+    Runs(RunsArgs),
+    /// The configured schedules: next fire times, last run, last success
+    Schedules(SchedulesArgs),
     /// Write the store's records, a clause list or a crosswalk in an interchange format
     #[command(subcommand)]
     Export(ExportCommand),
@@ -221,6 +227,46 @@ pub struct JournalArgs {
     /// How many entries to show
     #[arg(long, default_value_t = 50)]
     pub limit: usize,
+}
+
+/// `serve`: one run per schedule at a time; a second `serve` on the same store shares the
+/// work and never runs a fire twice.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address of the status endpoint (/healthz, /runs, /metrics); port 0 takes a free port
+    #[arg(
+        long,
+        value_name = "ADDR",
+        default_value = "127.0.0.1:9481",
+        value_parser = crate::commands::parse_listen
+    )]
+    pub listen: std::net::SocketAddr,
+    /// Allow a non-loopback --listen address (the endpoint has no authentication)
+    #[arg(long)]
+    pub listen_public: bool,
+    /// No status endpoint
+    #[arg(long, conflicts_with_all = ["listen", "listen_public"])]
+    pub no_listen: bool,
+    /// Finished runs kept per schedule in the history (the totals behind /metrics are kept)
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub keep_runs: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct RunsArgs {
+    /// Only this schedule
+    #[arg(long, value_name = "NAME")]
+    pub schedule: Option<String>,
+    /// How many runs to show
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct SchedulesArgs {
+    /// How many next fire times to show per schedule
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub next: usize,
 }
 
 #[derive(Debug, Args)]

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 /// The configuration file. Every key is optional; unknown keys are errors so that a typo is
 /// reported instead of silently ignored.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// The SQLite store (relative paths are relative to the config file).
@@ -20,6 +20,10 @@ pub struct Config {
     /// as tables here and checked key by key by `imsbridge-systems`.
     #[serde(default)]
     pub system: Vec<toml::Table>,
+    /// `[[schedule]]` entries: what `imsbridge serve` runs. Read as tables here and checked
+    /// key by key by `imsbridge-schedule` (see `commands/serve.rs`).
+    #[serde(default)]
+    pub schedule: Vec<toml::Table>,
     /// The folder relative paths in the file are resolved against.
     #[serde(skip)]
     pub base_dir: PathBuf,

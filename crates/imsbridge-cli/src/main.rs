@@ -44,7 +44,9 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    init_logging(cli.global.verbose, cli.global.quiet);
+    // A service's log is where its runs are seen: `serve` logs at info level by default.
+    let serving = matches!(cli.command, args::Command::Serve(_));
+    init_logging(cli.global.verbose.max(u8::from(serving)), cli.global.quiet);
     quiet_contained_panics();
     match commands::run(&cli) {
         Ok(code) => ExitCode::from(code),

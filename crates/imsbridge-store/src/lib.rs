@@ -58,6 +58,7 @@
 mod codec;
 mod error;
 mod import;
+mod schedule;
 mod schema;
 mod store;
 mod sync;
@@ -66,6 +67,9 @@ pub use error::StoreError;
 pub use import::{
     EncodedRecord, ImportCounts, ImportRun, ImportRunStart, ImportRunSummary, ImportTx,
     KnownSources, SourceCollector, SourceHash, UpsertOutcome,
+};
+pub use schedule::{
+    Claim, LockOwner, NewRun, RunCounts, RunOutcome, RunRecord, RunTotals, ScheduleLock,
 };
 pub use schema::SCHEMA_VERSION;
 pub use store::{DEFAULT_BUSY_TIMEOUT, RecordFilter, RecordVersion, Store};

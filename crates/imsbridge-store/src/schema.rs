@@ -14,8 +14,13 @@ use crate::error::{Ctx, StoreError};
 pub(crate) const APPLICATION_ID: i32 = 0x494D_5342;
 
 /// Step `i` upgrades a store from schema `i` to `i + 1`.
-pub(crate) const MIGRATIONS: &[&str] =
-    &[V1_CORE, V2_FILTERS, crate::sync::V_SYNC, V4_SOURCE_HASHES];
+pub(crate) const MIGRATIONS: &[&str] = &[
+    V1_CORE,
+    V2_FILTERS,
+    crate::sync::V_SYNC,
+    V4_SOURCE_HASHES,
+    crate::schedule::V5_SCHEDULES,
+];
 
 /// The schema version this build writes and reads.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;

@@ -7,6 +7,7 @@ mod export;
 mod import;
 mod imports;
 mod records;
+mod serve;
 mod sync;
 mod systems;
 
@@ -19,6 +20,8 @@ use imsbridge_store::Store;
 
 use crate::args::{Cli, Command, UsageError};
 use crate::config::Config;
+
+pub use serve::parse_listen;
 
 /// Runs the parsed command and returns the process exit code.
 pub fn run(cli: &Cli) -> anyhow::Result<u8> {
@@ -38,6 +41,9 @@ pub fn run(cli: &Cli) -> anyhow::Result<u8> {
         Command::Sync(args) => sync::sync(&cx, args),
         Command::Links(args) => sync::links(&cx, args),
         Command::Journal(args) => sync::journal(&cx, args),
+        Command::Serve(args) => serve::serve(&cx, args),
+        Command::Runs(args) => serve::runs(&cx, args),
+        Command::Schedules(args) => serve::schedules(&cx, args),
         Command::Export(command) => export::run(&cx, command),
     }
 }

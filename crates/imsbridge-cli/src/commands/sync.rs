@@ -21,7 +21,7 @@ use crate::progress::DelayedProgress;
 /// What `pull` did with one system.
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-enum Pulled {
+pub enum Pulled {
     Api(PullReport),
     Files {
         system: String,
@@ -34,7 +34,7 @@ enum Pulled {
 }
 
 impl Pulled {
-    fn rejected(&self) -> u64 {
+    pub fn rejected(&self) -> u64 {
         match self {
             Pulled::Api(report) => report.rejected,
             Pulled::Files { rejected, .. } => *rejected,
@@ -43,19 +43,38 @@ impl Pulled {
 }
 
 pub fn pull(cx: &CommandContext<'_>, args: &PullArgs) -> anyhow::Result<u8> {
+    let quiet = cx.cli.global.quiet || cx.cli.global.format == Format::Json;
+    let only: Vec<String> = args.system.iter().cloned().collect();
+    let results = pull_systems(cx, &only, &args.streams, args.full, quiet)?;
+    let rejected: u64 = results.iter().map(Pulled::rejected).sum();
+    print_pulled(cx, &results)?;
+    Ok(if rejected > 0 {
+        exit::REJECTED_ROWS
+    } else {
+        exit::OK
+    })
+}
+
+/// Reads the systems named in `only` (every configured system when it is empty) into the
+/// store: the work of `imsbridge pull`, shared with the scheduled pulls of `serve`.
+pub fn pull_systems(
+    cx: &CommandContext<'_>,
+    only: &[String],
+    streams: &[String],
+    full: bool,
+    quiet: bool,
+) -> anyhow::Result<Vec<Pulled>> {
     let systems = cx.systems()?;
-    if let Some(name) = &args.system {
+    for name in only {
         systems.require(name)?;
     }
     let mappings = cx.mappings()?;
     let mut store = cx.open_store()?;
     let runtime = cx.runtime()?;
     let rejects_dir = cx.rejects_dir();
-    let quiet = cx.cli.global.quiet || cx.cli.global.format == Format::Json;
     let mut results = Vec::new();
-    let mut rejected = 0;
     for system in systems.iter() {
-        if args.system.as_deref().is_some_and(|n| n != system.name()) {
+        if !only.is_empty() && !only.iter().any(|n| n == system.name()) {
             continue;
         }
         let opened = system.open(&env_lookup)?;
@@ -88,7 +107,6 @@ pub fn pull(cx: &CommandContext<'_>, args: &PullArgs) -> anyhow::Result<u8> {
                     &options,
                     &progress,
                 )?;
-                rejected += pulled.rejected();
                 results.push(pulled);
             }
             Opened::Oscal(oscal) => {
@@ -111,34 +129,36 @@ pub fn pull(cx: &CommandContext<'_>, args: &PullArgs) -> anyhow::Result<u8> {
                     &options,
                     &progress,
                 )?;
-                rejected += pulled.rejected();
                 results.push(pulled);
             }
             _ => {
                 let Some(source) = opened.source() else {
                     continue;
                 };
-                let streams = (!args.streams.is_empty()).then_some(args.streams.as_slice());
+                let streams = (!streams.is_empty()).then_some(streams);
                 let report = runtime.block_on(pull_source(
                     &mut store,
                     &mappings,
                     &system.entry.common,
                     source,
                     streams,
-                    args.full,
+                    full,
                     &rejects_dir,
                     &|n| progress.advance(n),
                 ))?;
-                rejected += report.rejected;
                 results.push(Pulled::Api(report));
             }
         }
         progress.finish();
     }
+    Ok(results)
+}
+
+fn print_pulled(cx: &CommandContext<'_>, results: &[Pulled]) -> anyhow::Result<()> {
     match cx.cli.global.format {
         Format::Json => print_json(&results)?,
         _ => {
-            for r in &results {
+            for r in results {
                 match r {
                     Pulled::Api(r) => {
                         println!(
@@ -180,11 +200,7 @@ pub fn pull(cx: &CommandContext<'_>, args: &PullArgs) -> anyhow::Result<u8> {
             }
         }
     }
-    Ok(if rejected > 0 {
-        exit::REJECTED_ROWS
-    } else {
-        exit::OK
-    })
+    Ok(())
 }
 
 /// The configured targets (or the one named), opened.
@@ -455,24 +471,46 @@ pub fn apply(cx: &CommandContext<'_>, args: &ApplyArgs) -> anyhow::Result<u8> {
 }
 
 pub fn sync(cx: &CommandContext<'_>, args: &SyncArgs) -> anyhow::Result<u8> {
+    let show_plan = |plan: &Plan| {
+        if cx.cli.global.format != Format::Json && !cx.cli.global.quiet {
+            print_plan(plan);
+            println!();
+        }
+    };
+    let report = sync_targets(
+        cx,
+        args.target.as_deref(),
+        args.concurrency,
+        args.out.as_deref(),
+        &show_plan,
+    )?;
+    print_apply(cx, &report)?;
+    Ok(apply_exit(&report, args.detailed_exitcode))
+}
+
+/// Plans and applies for the target named in `only` (every target when `None`): the work of
+/// `imsbridge sync`, shared with the scheduled syncs of `serve`. The plan is saved to `out`
+/// and shown to `on_plan` before it is applied.
+pub fn sync_targets(
+    cx: &CommandContext<'_>,
+    only: Option<&str>,
+    concurrency: usize,
+    out: Option<&std::path::Path>,
+    on_plan: &dyn Fn(&Plan),
+) -> anyhow::Result<ApplyReport> {
     let systems = cx.systems()?;
-    let opened = open_targets(&systems, args.target.as_deref())?;
+    let opened = open_targets(&systems, only)?;
     let targets = target_refs(&opened)?;
     let runtime = cx.runtime()?;
     let plan = {
         let store = cx.open_store()?;
         runtime.block_on(make_plan(&store, &targets))?
     };
-    if let Some(out) = &args.out {
+    if let Some(out) = out {
         plan.write(out)?;
     }
-    if cx.cli.global.format != Format::Json && !cx.cli.global.quiet {
-        print_plan(&plan);
-        println!();
-    }
-    let report = run_apply(cx, &plan, &targets, args.concurrency, &runtime)?;
-    print_apply(cx, &report)?;
-    Ok(apply_exit(&report, args.detailed_exitcode))
+    on_plan(&plan);
+    run_apply(cx, &plan, &targets, concurrency, &runtime)
 }
 
 pub fn links(cx: &CommandContext<'_>, args: &LinksArgs) -> anyhow::Result<u8> {
