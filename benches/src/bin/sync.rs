@@ -12,6 +12,7 @@
 //! non-zero when a phase does not leave exactly N scenarios with distinct `ref_id`s, or when
 //! the unchanged re-sync writes anything.
 
+use imsbridge_bench::peak_rss_kib;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -689,16 +690,4 @@ fn remove_store(store: &Path) {
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", store.display()));
     }
-}
-
-/// The process's peak resident set size (VmHWM) in KiB, from /proc; 0 where there is no /proc.
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        })
-        .unwrap_or(0)
 }

@@ -91,6 +91,28 @@ pub enum Command {
     /// Write the store's records, a clause list or a crosswalk in an interchange format
     #[command(subcommand)]
     Export(ExportCommand),
+    /// One integrated audit for several standards: programme, coverage and gaps, evidence,
+    /// open items and maturity, as XLSX, HTML, CSV and OSCAL
+    AuditPack(AuditPackArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditPackArgs {
+    /// The standards audited together, comma-separated (iso27001,iso9001,iso42001)
+    #[arg(long, value_name = "LIST", value_delimiter = ',', required = true)]
+    pub standards: Vec<String>,
+    /// Only these records: `system=a,b;kind=risk,nonconformity;hs=9.2,7;ai` (parts must all hold)
+    #[arg(long, value_name = "FILTER")]
+    pub scope: Option<String>,
+    /// The folder the pack is written to (created if missing; an earlier pack there gives the trend)
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Evidence older than this many days is flagged [default: 365]
+    #[arg(long = "review-days", value_name = "DAYS")]
+    pub review_period_days: Option<u32>,
+    /// The pack's title [default: "Joint audit pack: <standards>"]
+    #[arg(long, value_name = "TEXT")]
+    pub title: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

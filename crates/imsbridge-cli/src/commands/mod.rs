@@ -1,5 +1,6 @@
 //! One module per subcommand; each is a few lines around the library crates.
 
+mod audit_pack;
 mod clauses;
 mod coverage;
 mod crosswalk;
@@ -45,6 +46,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<u8> {
         Command::Runs(args) => serve::runs(&cx, args),
         Command::Schedules(args) => serve::schedules(&cx, args),
         Command::Export(command) => export::run(&cx, command),
+        Command::AuditPack(args) => audit_pack::run(&cx, args),
     }
 }
 

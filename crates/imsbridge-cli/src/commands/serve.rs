@@ -88,16 +88,6 @@ pub fn serve(cx: &CommandContext<'_>, args: &ServeArgs) -> anyhow::Result<u8> {
         ))
         .into());
     }
-    for s in schedules
-        .iter()
-        .filter(|s| s.action() == ActionKind::AuditPack)
-    {
-        tracing::warn!(
-            schedule = %s.name(),
-            "{}",
-            audit_pack_unavailable()
-        );
-    }
     let store_path = cx.store_path();
     let store = StoreHandle::new(cx.open_store()?);
     let shared = Arc::new(Mutex::new(Arc::new(cx.config.clone())));
@@ -289,13 +279,6 @@ impl Actions for CliActions {
     }
 }
 
-fn audit_pack_unavailable() -> String {
-    "the audit-pack action is not available in this build of imsbridge (the `audit-pack` \
-     command it runs is not part of it yet); runs of this schedule fail until imsbridge is \
-     upgraded"
-        .to_string()
-}
-
 /// One attempt of one schedule, with the CLI's own code. Checkpoints (where a shutdown
 /// stops the run) are between systems and between targets: each pull of a system and each
 /// sync of a target is left to finish, and the sync journals every write.
@@ -381,7 +364,19 @@ fn execute(
                 .with_counts(counts))
             }
         }
-        ActionKind::AuditPack => Err(ActionError::permanent(audit_pack_unavailable())),
+        ActionKind::AuditPack => {
+            let Some(out) = &config.out else {
+                return Err(ActionError::permanent(
+                    "an audit-pack schedule needs `out`, the folder the pack is written to",
+                ));
+            };
+            // Relative to the configuration file, like every path in it.
+            let out = cx.config.base_dir.join(out);
+            let summary = super::audit_pack::write(cx, &config.standards, None, None, None, &out)
+                .map_err(action_error)?;
+            counts.written = u64::try_from(summary.files.len()).unwrap_or(u64::MAX);
+            Ok(counts)
+        }
     }
 }
 
