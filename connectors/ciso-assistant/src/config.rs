@@ -107,25 +107,9 @@ impl Config {
         };
         let common = &entry.common;
 
-        match common.base_url.as_deref().map(str::trim) {
-            None | Some("") => {
-                return Err(key(
-                    "base_url",
-                    "CISO Assistant needs base_url, the address of its API (https://ciso.example.org)"
-                        .into(),
-                ));
-            }
-            Some(url) => match url::Url::parse(url) {
-                Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => {}
-                Ok(_) => {
-                    return Err(key(
-                        "base_url",
-                        format!("{url:?} is not an http:// or https:// address"),
-                    ));
-                }
-                Err(e) => return Err(key("base_url", format!("{url:?} is not a URL: {e}"))),
-            },
-        }
+        entry.check_base_url(
+            "CISO Assistant needs base_url, the address of its API (https://ciso.example.org)",
+        )?;
         if common.token_env.is_none() && common.token_file.is_none() {
             return Err(key(
                 "token_env",

@@ -177,25 +177,9 @@ impl Config {
         };
         let common = &entry.common;
 
-        match common.base_url.as_deref().map(str::trim) {
-            None | Some("") => {
-                return Err(key(
-                    "base_url",
-                    "Jira needs base_url, the address of the site (https://acme.atlassian.net)"
-                        .into(),
-                ));
-            }
-            Some(url) => match url::Url::parse(url) {
-                Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => {}
-                Ok(_) => {
-                    return Err(key(
-                        "base_url",
-                        format!("{url:?} is not an http:// or https:// address"),
-                    ));
-                }
-                Err(e) => return Err(key("base_url", format!("{url:?} is not a URL: {e}"))),
-            },
-        }
+        entry.check_base_url(
+            "Jira needs base_url, the address of the site (https://acme.atlassian.net)",
+        )?;
 
         // Jira Cloud refuses account passwords on its API: a password here is a mistake that
         // would only show later as a 401, so it is refused now with the fix.

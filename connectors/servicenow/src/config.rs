@@ -274,26 +274,10 @@ impl Config {
         };
         let common = &entry.common;
 
-        match common.base_url.as_deref().map(str::trim) {
-            None | Some("") => {
-                return Err(key(
-                    "base_url",
-                    "ServiceNow needs base_url, the instance's address \
-                     (https://<instance>.service-now.com)"
-                        .into(),
-                ));
-            }
-            Some(url) => match url::Url::parse(url) {
-                Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => {}
-                Ok(_) => {
-                    return Err(key(
-                        "base_url",
-                        format!("{url:?} is not an http:// or https:// address"),
-                    ));
-                }
-                Err(e) => return Err(key("base_url", format!("{url:?} is not a URL: {e}"))),
-            },
-        }
+        entry.check_base_url(
+            "ServiceNow needs base_url, the instance's address \
+             (https://<instance>.service-now.com)",
+        )?;
         self.auth_method(entry)?;
 
         // Table and field names go into URL paths and encoded queries: anything but a plain

@@ -156,6 +156,25 @@ impl SystemEntry {
     }
 
     /// The key path prefix for messages: `system[1] (ca)`.
+    /// Checks that `base_url` is set and is an http(s) address with a host; `missing` is the
+    /// message when it is not set (what the address of this system looks like).
+    pub fn check_base_url(&self, missing: &str) -> Result<(), ConfigError> {
+        let key = |message: String| ConfigError::Key {
+            path: format!("{}.base_url", self.path()),
+            message,
+        };
+        match self.common.base_url.as_deref().map(str::trim) {
+            None | Some("") => Err(key(missing.to_string())),
+            Some(url) => match url::Url::parse(url) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => Ok(()),
+                Ok(_) => Err(key(format!(
+                    "{url:?} is not an http:// or https:// address"
+                ))),
+                Err(e) => Err(key(format!("{url:?} is not a URL: {e}"))),
+            },
+        }
+    }
+
     pub fn path(&self) -> String {
         format!("system[{}] ({})", self.index, self.common.name)
     }
