@@ -14,11 +14,15 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(180);
 /// The `imsbridge` binary of the same build as the running test, or `$IMSBRIDGE_BIN` when set.
 ///
 /// A test binary lives in `target/<profile>/deps/`; the CLI is built to `target/<profile>/`.
-/// `cargo test` builds another package's binary only for that package's own integration tests,
-/// so when the test runs under cargo (`$CARGO` is set) the CLI is built first, into the same
-/// target directory and profile: a no-op when it is fresh, and it guarantees that the binary
-/// under test matches the sources. Cargo releases its build lock while tests run, so the
-/// nested build does not wait on the outer one. Done once per test process.
+/// `cargo test --workspace` builds it there, because `imsbridge-cli` has integration tests of
+/// its own. When the tests run alone (`cargo test -p imsbridge-e2e`) the binary may be missing
+/// or older than the sources, and then, under cargo (`$CARGO` is set), the CLI is built first
+/// into the same target directory and profile, so that the binary under test always matches the
+/// sources. The nested build is skipped when the binary is newer than every source file: it
+/// resolves features for the CLI alone, without the test-only features of the workspace's
+/// dev-dependencies, so it would compile most of the dependency tree a second time — minutes
+/// and gigabytes on a CI machine for no change. Cargo releases its build lock while tests run,
+/// so a nested build does not wait on the outer one. Done once per test process.
 pub fn find_imsbridge_bin() -> Result<PathBuf, String> {
     if let Some(path) = std::env::var_os("IMSBRIDGE_BIN") {
         let path = PathBuf::from(path);
@@ -41,7 +45,9 @@ fn build_and_locate() -> Result<PathBuf, String> {
     }
     let profile_dir = dir.ok_or_else(|| format!("{} has no parent directory", exe.display()))?;
     let bin = profile_dir.join(format!("imsbridge{}", std::env::consts::EXE_SUFFIX));
-    if let Some(cargo) = std::env::var_os("CARGO") {
+    let workspace_root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let needs_build = !is_newer_than_sources(&bin, &workspace_root);
+    if let Some(cargo) = std::env::var_os("CARGO").filter(|_| needs_build) {
         let mut build = Command::new(cargo);
         build
             .args([
@@ -84,6 +90,43 @@ fn build_and_locate() -> Result<PathBuf, String> {
             bin.display()
         ))
     }
+}
+
+/// Whether `bin` exists and was written after the last change to anything it is built from:
+/// the workspace manifests and every file under `crates/`, `connectors/` and `mappings/`
+/// (the mappings are embedded in the binary).
+fn is_newer_than_sources(bin: &Path, workspace_root: &Path) -> bool {
+    let Ok(built) = std::fs::metadata(bin).and_then(|m| m.modified()) else {
+        return false;
+    };
+    let mut pending: Vec<PathBuf> = [
+        "Cargo.toml",
+        "Cargo.lock",
+        "crates",
+        "connectors",
+        "mappings",
+    ]
+    .iter()
+    .map(|name| workspace_root.join(name))
+    .collect();
+    while let Some(path) = pending.pop() {
+        let Ok(meta) = std::fs::metadata(&path) else {
+            // A source that cannot be read cannot be compared: build to be safe.
+            return false;
+        };
+        if meta.is_dir() {
+            if path.file_name() == Some(OsStr::new("target")) {
+                continue;
+            }
+            let Ok(entries) = std::fs::read_dir(&path) else {
+                return false;
+            };
+            pending.extend(entries.filter_map(|e| e.ok().map(|e| e.path())));
+        } else if meta.modified().map_or(true, |changed| changed > built) {
+            return false;
+        }
+    }
+    true
 }
 
 /// [`find_imsbridge_bin`] for tests: panics with the instructions when the binary is missing.
