@@ -4,8 +4,11 @@
 //! five files), printing rows/s, the ratio and each phase's peak RSS.
 //!
 //! ```text
-//! cargo run --release -p imsbridge-bench --bin audit -- [--records 100000] [--dir DIR]
+//! cargo run --release -p imsbridge-bench --bin audit -- [--records 100000] [--runs 3] [--dir DIR]
 //! ```
+//!
+//! With `RUST_LOG=imsbridge_audit=debug` the pack phase also prints how long each of its
+//! steps took (reading and building, each file).
 //!
 //! Each phase runs in a child process of its own, so that its peak RSS (VmHWM) is its own and
 //! not the generator's. Exits non-zero when the pack does not count every record.
@@ -44,6 +47,7 @@ fn main() -> anyhow::Result<()> {
         return run_phase(&args[1..]);
     }
     let mut records = 100_000usize;
+    let mut runs = 3usize;
     let mut dir: Option<PathBuf> = None;
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -51,10 +55,12 @@ fn main() -> anyhow::Result<()> {
         match arg.as_str() {
             "--records" => records = value()?.parse()?,
             "--dir" => dir = Some(PathBuf::from(value()?)),
-            other => bail!("unknown argument {other}; expected --records N or --dir DIR"),
+            "--runs" => runs = value()?.parse()?,
+            other => bail!("unknown argument {other}; expected --records N, --runs N or --dir DIR"),
         }
     }
     ensure!(records > 0, "--records must be at least 1");
+    ensure!(runs > 0, "--runs must be at least 1");
     let temp = tempfile::tempdir()?;
     let dir = match dir {
         Some(d) => {
@@ -80,31 +86,50 @@ fn main() -> anyhow::Result<()> {
     let out = dir.join("pack");
     let _ = std::fs::remove_dir_all(&out);
 
-    let read = phase(&["read", &store.display().to_string()])?;
-    let pack = phase(&[
-        "pack",
-        &store.display().to_string(),
-        &out.display().to_string(),
-    ])?;
-    ensure!(
-        read.rows == records as u64 && pack.rows == records as u64,
-        "read {} and packed {} records, expected {records}",
-        read.rows,
-        pack.rows
-    );
+    // Phases alternate, so that a change in the machine's load during the run touches both
+    // alike; each figure is the median of the runs.
+    let mut reads = Vec::new();
+    let mut packs = Vec::new();
+    for _ in 0..runs {
+        reads.push(phase(&["read", &store.display().to_string()])?);
+        // A fresh folder each time: every run writes a first pack (no trend base to read).
+        let _ = std::fs::remove_dir_all(&out);
+        packs.push(phase(&[
+            "pack",
+            &store.display().to_string(),
+            &out.display().to_string(),
+        ])?);
+    }
+    for m in reads.iter().chain(&packs) {
+        ensure!(
+            m.rows == records as u64,
+            "a phase counted {} records, expected {records}",
+            m.rows
+        );
+    }
+    let read = median(&reads);
+    let pack = median(&packs);
 
     println!(
-        "\n  {:<40} {:>8} {:>8} {:>10} {:>8} {:>10}",
-        "phase", "rows", "time s", "rows/s", "CPU s", "peak RSS"
+        "\n  {:<40} {:>8} {:>8} {:>8} {:>10} {:>8} {:>10}",
+        format!("phase (median of {runs} runs)"),
+        "rows",
+        "time s",
+        "min s",
+        "rows/s",
+        "CPU s",
+        "peak RSS"
     );
-    for (name, m) in [
-        ("baseline: read every record", &read),
-        ("audit pack: read + build + write", &pack),
+    for (name, m, all) in [
+        ("baseline: read every record", &read, &reads),
+        ("audit pack: read + build + write", &pack, &packs),
     ] {
+        let fastest = all.iter().map(|m| m.total_s).fold(f64::INFINITY, f64::min);
         println!(
-            "  {name:<40} {:>8} {:>8.2} {:>10.0} {:>8.2} {:>6.1} MiB",
+            "  {name:<40} {:>8} {:>8.2} {:>8.2} {:>10.0} {:>8.2} {:>6.1} MiB",
             m.rows,
             m.total_s,
+            fastest,
             m.rows as f64 / m.total_s.max(1e-9),
             m.cpu_s,
             m.peak_rss_kib as f64 / 1024.0
@@ -130,7 +155,7 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 struct Measured {
     rows: u64,
     total_s: f64,
@@ -140,14 +165,30 @@ struct Measured {
     peak_rss_kib: u64,
 }
 
+/// The run with the median wall time (the lower middle one for an even count); its CPU time
+/// goes with it, and the peak RSS is the highest of all runs.
+fn median(runs: &[Measured]) -> Measured {
+    let mut sorted: Vec<&Measured> = runs.iter().collect();
+    sorted.sort_by(|a, b| a.total_s.total_cmp(&b.total_s));
+    let middle = sorted[(sorted.len() - 1) / 2];
+    Measured {
+        peak_rss_kib: runs.iter().map(|m| m.peak_rss_kib).max().unwrap_or(0),
+        ..*middle
+    }
+}
+
 fn phase(args: &[&str]) -> anyhow::Result<Measured> {
     let exe = std::env::current_exe()?;
-    let out = Command::new(exe).arg("phase").args(args).output()?;
+    // stderr passes through, so the phase's debug log (RUST_LOG) shows.
+    let out = Command::new(exe)
+        .arg("phase")
+        .args(args)
+        .stderr(std::process::Stdio::inherit())
+        .output()?;
     if !out.status.success() {
         bail!(
-            "the {} phase failed: {}",
-            args.first().copied().unwrap_or_default(),
-            String::from_utf8_lossy(&out.stderr)
+            "the {} phase failed (its error is above)",
+            args.first().copied().unwrap_or_default()
         );
     }
     let text = String::from_utf8_lossy(&out.stdout);
@@ -172,6 +213,13 @@ fn run_phase(args: &[String]) -> anyhow::Result<()> {
         [what, store, ..] => (what.as_str(), PathBuf::from(store)),
         _ => bail!("phase needs a name and a store"),
     };
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .with_ansi(false)
+            .init();
+    }
     let store = Store::open(&store)?;
     let cpu_before = cpu_millis();
     let started = Instant::now();

@@ -15,8 +15,9 @@ use imsbridge_model::{
 use crate::layout::{Layout, is_discipline, resolve};
 use crate::maturity::{self, MATURITY_CRITERIA};
 use crate::pack::{
-    AuditPack, CoverageRow, Derivation, EvidenceFlag, EvidenceItem, HeatCell, HeatRow, MaturityRow,
-    OpenItem, OpenReason, PACK_FORMAT, ProgrammeLine, Section, StateCounts, Trend,
+    AuditPack, CoverageRow, Derivation, EvidenceCounts, EvidenceFlag, EvidenceItem, HeatCell,
+    HeatRow, MaturityRow, OpenItem, OpenReason, PACK_FORMAT, ProgrammeLine, Section, StateCounts,
+    Trend,
 };
 use crate::{AuditError, PackOptions};
 
@@ -720,6 +721,7 @@ impl<'m> PackBuilder<'m> {
             discipline,
             coverage,
             heatmap,
+            evidence_counts: EvidenceCounts::of(&evidence),
             evidence,
             open_items: open_items.into_iter().map(|(_, o)| o).collect(),
             maturity,

@@ -83,9 +83,9 @@ pub use options::{
     DEFAULT_HTML_ROW_LIMIT, DEFAULT_REVIEW_PERIOD_DAYS, PACK_JSON, PackOptions, PreviousPack,
 };
 pub use pack::{
-    AuditPack, CoverageRow, Derivation, EvidenceFlag, EvidenceItem, HeatCell, HeatRow, MaturityRow,
-    OpenItem, OpenReason, PACK_FORMAT, PackSummary, ProgrammeClause, ProgrammeLine, Section,
-    StateCounts, Trend,
+    AuditPack, CoverageRow, Derivation, EvidenceCounts, EvidenceFlag, EvidenceItem, HeatCell,
+    HeatRow, MaturityRow, OpenItem, OpenReason, PACK_FORMAT, PackSummary, ProgrammeClause,
+    ProgrammeLine, Section, StateCounts, Trend,
 };
 pub use scope::Scope;
 pub use write::{CSV_FILE, HTML_FILE, OSCAL_FILE, XLSX_FILE, neutralise, write_pack};
@@ -116,6 +116,7 @@ pub fn run(
         ..RecordFilter::default()
     };
     let builder = PackBuilder::new(mappings, options)?;
+    let started = std::time::Instant::now();
     // Decoding records (on this thread, where the store lives) overlaps with building (on a
     // second one); records cross in batches to keep the hand-over cheap.
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Record>>(8);
@@ -153,5 +154,10 @@ pub fn run(
         }));
         sent.and(built)
     })?;
+    tracing::debug!(
+        records = pack.records,
+        elapsed_ms = started.elapsed().as_millis(),
+        "audit pack: records read and views built"
+    );
     write_pack(&pack, out_dir)
 }

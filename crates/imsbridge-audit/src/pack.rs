@@ -37,6 +37,13 @@ pub struct AuditPack {
     pub coverage: Vec<CoverageRow>,
     /// HS process × standard: the worst state of the standard's shared clauses on the row.
     pub heatmap: Vec<HeatRow>,
+    /// The evidence index by flag; the items themselves are in the workbook's Evidence
+    /// sheet (and, up to the row limit, the HTML page).
+    pub evidence_counts: EvidenceCounts,
+    /// One item per record in scope. Not in `pack.json`: at one item per record it would
+    /// make the file (and every later run, which reads it for the trend) grow with the
+    /// store, to tens of megabytes for 100,000 records.
+    #[serde(skip)]
     pub evidence: Vec<EvidenceItem>,
     pub open_items: Vec<OpenItem>,
     pub maturity: Vec<MaturityRow>,
@@ -249,6 +256,37 @@ impl EvidenceFlag {
     }
 }
 
+/// How many evidence items carry each flag.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvidenceCounts {
+    pub items: u64,
+    pub current: u64,
+    pub stale: u64,
+    pub review_overdue: u64,
+    pub undated: u64,
+}
+
+impl EvidenceCounts {
+    pub fn of(items: &[EvidenceItem]) -> EvidenceCounts {
+        let mut counts = EvidenceCounts::default();
+        for item in items {
+            counts.items += 1;
+            *match item.flag {
+                EvidenceFlag::Current => &mut counts.current,
+                EvidenceFlag::Stale => &mut counts.stale,
+                EvidenceFlag::ReviewOverdue => &mut counts.review_overdue,
+                EvidenceFlag::Undated => &mut counts.undated,
+            } += 1;
+        }
+        counts
+    }
+
+    /// Older than the review period or past the review date.
+    pub fn flagged(&self) -> u64 {
+        self.stale + self.review_overdue
+    }
+}
+
 /// A record offered as evidence, with where it lives and how old it is.
 #[derive(Debug, Clone, Serialize)]
 pub struct EvidenceItem {
@@ -453,7 +491,7 @@ impl AuditPack {
             programme_lines: self.programme.len(),
             discipline_lines: self.discipline.len(),
             open_items: self.open_items.len(),
-            flagged_evidence: self.evidence.iter().filter(|e| e.flag.is_flagged()).count(),
+            flagged_evidence: usize::try_from(self.evidence_counts.flagged()).unwrap_or(usize::MAX),
             files,
         }
     }

@@ -610,6 +610,14 @@ fn run_reads_the_store_writes_every_file_and_trends_against_the_last_pack() {
         .map(|m| m["trend"].as_str().unwrap())
         .collect();
     assert!(trends.iter().all(|t| *t == "same"), "{trends:?}");
+    // The evidence index is counted in pack.json, its rows are in the workbook.
+    assert!(pack.get("evidence").is_none());
+    assert_eq!(pack["evidence_counts"]["items"], fixture::IN_SCOPE);
+    assert_eq!(
+        pack["evidence_counts"]["stale"].as_u64().unwrap()
+            + pack["evidence_counts"]["review_overdue"].as_u64().unwrap(),
+        3
+    );
 
     // A damaged pack.json is reported with its path, not overwritten.
     std::fs::write(out.path().join("pack.json"), "{not json").unwrap();

@@ -156,7 +156,7 @@ fn summary(pack: &AuditPack, h: &mut String) -> std::fmt::Result {
         pack.programme.len(),
         pack.discipline.len(),
         pack.open_items.len(),
-        pack.evidence.iter().filter(|e| e.flag.is_flagged()).count()
+        pack.evidence_counts.flagged()
     )?;
     h.push_str("<table><thead><tr><th>Standard</th>");
     for s in Conformity::ALL {

@@ -32,6 +32,7 @@ pub fn write_pack(pack: &AuditPack, out_dir: &Path) -> Result<PackSummary, Audit
     // the other files (the OSCAL export included).
     std::thread::scope(|scope| {
         let workbook = scope.spawn(|| {
+            let started = std::time::Instant::now();
             xlsx::write(pack, &xlsx_tmp).map_err(|e| match e {
                 // Name the file the user will look for, not the temporary one.
                 AuditError::Xlsx { source, .. } => AuditError::Xlsx {
@@ -40,7 +41,12 @@ pub fn write_pack(pack: &AuditPack, out_dir: &Path) -> Result<PackSummary, Audit
                 },
                 other => other,
             })?;
-            sync_file(&xlsx_tmp, &xlsx_path)
+            sync_file(&xlsx_tmp, &xlsx_path)?;
+            tracing::debug!(
+                elapsed_ms = started.elapsed().as_millis(),
+                "audit pack: {XLSX_FILE} written"
+            );
+            Ok(())
         });
         let others = write_others(pack, &mut staging);
         let workbook = workbook.join().unwrap_or(Err(AuditError::Panicked {
@@ -55,7 +61,12 @@ pub fn write_pack(pack: &AuditPack, out_dir: &Path) -> Result<PackSummary, Audit
 /// Everything but the workbook, `pack.json` last.
 fn write_others(pack: &AuditPack, staging: &mut Staging) -> Result<(), AuditError> {
     staging.write(HTML_FILE, |w| html::write(pack, w))?;
+    let started = std::time::Instant::now();
     let oscal = pack.assessment_results()?;
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis(),
+        "audit pack: OSCAL assessment results built"
+    );
     // Streamed, and compact: the export can run to tens of megabytes.
     staging.write(OSCAL_FILE, |w| {
         serde_json::to_writer(&mut *w, &oscal).map_err(std::io::Error::other)?;
@@ -162,6 +173,7 @@ impl Staging {
         name: &str,
         body: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
     ) -> Result<(), AuditError> {
+        let started = std::time::Instant::now();
         let tmp = self.stage(name);
         let shown = self.dir.join(name);
         let err = |source| AuditError::Write {
@@ -173,6 +185,10 @@ impl Staging {
         body(&mut w).map_err(err)?;
         let file = w.into_inner().map_err(|e| err(e.into_error()))?;
         file.sync_all().map_err(err)?;
+        tracing::debug!(
+            elapsed_ms = started.elapsed().as_millis(),
+            "audit pack: {name} written"
+        );
         Ok(())
     }
 

@@ -28,12 +28,46 @@ pub(super) fn write(pack: &AuditPack, path: &Path) -> Result<(), AuditError> {
     // several times faster (compression is most of the time a large workbook takes).
     wb.set_zip_compression_level(1);
     let styles = Styles::new();
-    summary(&mut wb, pack, &styles).map_err(err)?;
-    programme(&mut wb, pack, &styles).map_err(err)?;
-    coverage(&mut wb, pack, &styles).map_err(err)?;
-    evidence(&mut wb, pack, &styles).map_err(err)?;
-    open_items(&mut wb, pack, &styles).map_err(err)?;
-    maturity(&mut wb, pack, &styles).map_err(err)?;
+    // Standalone sheets, so that the Evidence sheet (one row per record, most of the
+    // workbook's cells) fills on a thread of its own while this one writes the others; they
+    // join the workbook in reading order afterwards.
+    let mut blank = || wb.new_worksheet_with_constant_memory().map_err(err);
+    let (summary_ws, programme_ws, coverage_ws) = (blank()?, blank()?, blank()?);
+    let (evidence_ws, open_items_ws, maturity_ws) = (blank()?, blank()?, blank()?);
+    let (evidence_ws, others) = std::thread::scope(|scope| {
+        let evidence = scope.spawn(|| evidence(evidence_ws, pack, &styles));
+        let others = (|| {
+            Ok::<_, XlsxError>([
+                summary(summary_ws, pack, &styles)?,
+                programme(programme_ws, pack, &styles)?,
+                coverage(coverage_ws, pack, &styles)?,
+                open_items(open_items_ws, pack, &styles)?,
+                maturity(maturity_ws, pack, &styles)?,
+            ])
+        })();
+        let evidence = evidence.join().map_err(|_| AuditError::Panicked {
+            what: "workbook writer (Evidence sheet)",
+        });
+        (evidence, others)
+    });
+    let evidence_ws = evidence_ws?.map_err(err)?;
+    let [
+        summary_ws,
+        programme_ws,
+        coverage_ws,
+        open_items_ws,
+        maturity_ws,
+    ] = others.map_err(err)?;
+    for ws in [
+        summary_ws,
+        programme_ws,
+        coverage_ws,
+        evidence_ws,
+        open_items_ws,
+        maturity_ws,
+    ] {
+        wb.push_worksheet(ws);
+    }
     wb.save(path).map_err(err)
 }
 
@@ -85,20 +119,19 @@ impl Styles {
 }
 
 /// A worksheet being written row by row.
-struct Sheet<'a> {
-    ws: &'a mut Worksheet,
+struct Sheet {
+    ws: Worksheet,
     row: u32,
     cols: u16,
 }
 
-impl<'a> Sheet<'a> {
+impl Sheet {
     fn new(
-        wb: &'a mut Workbook,
+        mut ws: Worksheet,
         name: &str,
         columns: &[(&str, f64)],
         styles: &Styles,
-    ) -> Result<Sheet<'a>, XlsxError> {
-        let ws = wb.add_worksheet_with_constant_memory()?;
+    ) -> Result<Sheet, XlsxError> {
         ws.set_name(name)?;
         let mut col: u16 = 0;
         for (title, width) in columns {
@@ -197,9 +230,9 @@ fn counts_text(c: &StateCounts) -> String {
         .join(", ")
 }
 
-fn summary(wb: &mut Workbook, pack: &AuditPack, st: &Styles) -> Result<(), XlsxError> {
+fn summary(ws: Worksheet, pack: &AuditPack, st: &Styles) -> Result<Worksheet, XlsxError> {
     let mut s = Sheet::new(
-        wb,
+        ws,
         "Summary",
         &[("Section", 26.0), ("Item", 36.0), ("Value", 70.0)],
         st,
@@ -252,12 +285,12 @@ fn summary(wb: &mut Workbook, pack: &AuditPack, st: &Styles) -> Result<(), XlsxE
         (
             "Evidence".into(),
             "Items".into(),
-            pack.evidence.len() as f64,
+            pack.evidence_counts.items as f64,
         ),
         (
             "Evidence".into(),
             "Flagged (stale or review overdue)".into(),
-            pack.evidence.iter().filter(|e| e.flag.is_flagged()).count() as f64,
+            pack.evidence_counts.flagged() as f64,
         ),
     ];
     for (standard, counts) in pack.state_counts() {
@@ -278,12 +311,13 @@ fn summary(wb: &mut Workbook, pack: &AuditPack, st: &Styles) -> Result<(), XlsxE
         s.number(2, *value)?;
         s.next();
     }
-    s.filter()
+    s.filter()?;
+    Ok(s.ws)
 }
 
-fn programme(wb: &mut Workbook, pack: &AuditPack, st: &Styles) -> Result<(), XlsxError> {
+fn programme(ws: Worksheet, pack: &AuditPack, st: &Styles) -> Result<Worksheet, XlsxError> {
     let mut s = Sheet::new(
-        wb,
+        ws,
         "Programme",
         &[
             ("Order", 7.0),
@@ -315,12 +349,13 @@ fn programme(wb: &mut Workbook, pack: &AuditPack, st: &Styles) -> Result<(), Xls
         s.number(9, line.weight)?;
         s.next();
     }
-    s.filter()
+    s.filter()?;
+    Ok(s.ws)
 }
 
-fn coverage(wb: &mut Workbook, pack: &AuditPack, st: &Styles) -> Result<(), XlsxError> {
+fn coverage(ws: Worksheet, pack: &AuditPack, st: &Styles) -> Result<Worksheet, XlsxError> {
     let mut s = Sheet::new(
-        wb,
+        ws,
         "Coverage",
         &[
             ("Standard", 11.0),
@@ -349,15 +384,16 @@ fn coverage(wb: &mut Workbook, pack: &AuditPack, st: &Styles) -> Result<(), Xlsx
         s.next();
     }
     s.colour_states(6, st)?;
-    s.filter()
+    s.filter()?;
+    Ok(s.ws)
 }
 
 /// One row per record, grouped by the first programme row it sits on (the HS column lists
 /// them all, so a filter on it finds every record behind a process), then the records that
 /// name no clause.
-fn evidence(wb: &mut Workbook, pack: &AuditPack, st: &Styles) -> Result<(), XlsxError> {
+fn evidence(ws: Worksheet, pack: &AuditPack, st: &Styles) -> Result<Worksheet, XlsxError> {
     let mut s = Sheet::new(
-        wb,
+        ws,
         "Evidence",
         &[
             ("HS clauses", 12.0),
@@ -375,7 +411,7 @@ fn evidence(wb: &mut Workbook, pack: &AuditPack, st: &Styles) -> Result<(), Xlsx
         ],
         st,
     )?;
-    let put = |s: &mut Sheet<'_>, e: &EvidenceItem| {
+    let put = |s: &mut Sheet, e: &EvidenceItem| {
         s.text(0, &e.hs.join(", "))?;
         s.text(1, e.kind.as_str())?;
         s.text(2, &e.title)?;
@@ -412,12 +448,13 @@ fn evidence(wb: &mut Workbook, pack: &AuditPack, st: &Styles) -> Result<(), Xlsx
             ("current", &st.good),
         ],
     )?;
-    s.filter()
+    s.filter()?;
+    Ok(s.ws)
 }
 
-fn open_items(wb: &mut Workbook, pack: &AuditPack, st: &Styles) -> Result<(), XlsxError> {
+fn open_items(ws: Worksheet, pack: &AuditPack, st: &Styles) -> Result<Worksheet, XlsxError> {
     let mut s = Sheet::new(
-        wb,
+        ws,
         "Open items",
         &[
             ("HS clauses", 12.0),
@@ -463,12 +500,13 @@ fn open_items(wb: &mut Workbook, pack: &AuditPack, st: &Styles) -> Result<(), Xl
             .set_format(&st.bad);
         s.ws.add_conditional_format(1, 8, last, 8, &cf)?;
     }
-    s.filter()
+    s.filter()?;
+    Ok(s.ws)
 }
 
-fn maturity(wb: &mut Workbook, pack: &AuditPack, st: &Styles) -> Result<(), XlsxError> {
+fn maturity(ws: Worksheet, pack: &AuditPack, st: &Styles) -> Result<Worksheet, XlsxError> {
     let mut s = Sheet::new(
-        wb,
+        ws,
         "Maturity",
         &[
             ("HS clause", 10.0),
@@ -522,5 +560,5 @@ fn maturity(wb: &mut Workbook, pack: &AuditPack, st: &Styles) -> Result<(), Xlsx
         s.number(2, f64::from(c.level))?;
         s.next();
     }
-    Ok(())
+    Ok(s.ws)
 }
