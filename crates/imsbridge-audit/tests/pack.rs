@@ -498,18 +498,20 @@ fn html_is_self_contained_navigable_and_escaped() {
         return;
     }
     let profile = tempfile::tempdir().unwrap();
+    // Headless, and without the background connections a closed network refuses.
+    let chromium_flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+    ];
     let output = std::process::Command::new("timeout")
         .arg("120")
         .arg(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-        ])
+        .args(chromium_flags)
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .arg("--dump-dom")
         .arg(format!("file://{}", path.display()))
@@ -537,6 +539,38 @@ fn html_is_self_contained_navigable_and_escaped() {
     }
     assert!(dom.contains("<svg role=\"img\""));
     assert!(!dom.contains("<script>alert(1)"), "escaped text stays text");
+
+    // A screenshot of the rendered page, kept beside the build for a look at CI's result.
+    let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("audit-pack.png");
+    let _ = std::fs::remove_file(&shot);
+    let output = std::process::Command::new("timeout")
+        .arg("120")
+        .arg(chromium)
+        .args(chromium_flags)
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(["--hide-scrollbars", "--window-size=1280,1500"])
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("file://{}", path.display()))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let png = std::fs::read(&shot).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "a PNG file");
+    // IHDR: width and height, big-endian, after the signature and the chunk header.
+    let dimension = |at: usize| u32::from_be_bytes(png[at..at + 4].try_into().unwrap());
+    assert_eq!((dimension(16), dimension(20)), (1280, 1500));
+    // A blank page of that size compresses to a few kilobytes; the rendered tables, the
+    // heat map and the text take far more.
+    assert!(
+        png.len() > 40_000,
+        "{} bytes: is the page blank?",
+        png.len()
+    );
+    println!("screenshot: {}", shot.display());
 }
 
 #[test]

@@ -91,8 +91,12 @@ impl Confidence {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HsClause {
     pub id: String,
-    /// The title; "XXX" stands for the discipline.
+    /// The title as it reads for an integrated management system, every discipline at once:
+    /// `Determining the scope of the management system`.
     pub title: String,
+    /// The title as the HS writes it, with "XXX" standing for the discipline:
+    /// `Determining the scope of the XXX management system`.
+    pub title_template: String,
     pub parent: Option<String>,
     /// Number in the 2012 High Level Structure, when the clause existed there.
     pub hls2012_id: Option<String>,
@@ -260,7 +264,8 @@ pub(crate) fn parse_hs(
         }
         clauses.push(HsClause {
             id,
-            title,
+            title: integrated_title(&title),
+            title_template: title,
             parent: non_empty(raw.parent),
             hls2012_id: non_empty(raw.hls2012_id),
             hls2012_title: non_empty(raw.hls2012_title),
@@ -272,6 +277,18 @@ pub(crate) fn parse_hs(
         .collect();
     check_parents(src, &parents, &index)?;
     Ok((clauses, index))
+}
+
+/// An HS title with its discipline placeholder dropped, so that it names the shared process
+/// of an integrated system: `XXX policy` → `Policy`. A report for several standards cannot
+/// show "XXX", and naming one discipline would misstate the others.
+fn integrated_title(template: &str) -> String {
+    let dropped = template.replace("XXX ", "").replace("XXX", "");
+    let mut chars = dropped.trim().chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => template.to_string(),
+    }
 }
 
 /// Reads and checks one clause map: the file must describe `expected` in the edition this

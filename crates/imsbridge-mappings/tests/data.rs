@@ -244,3 +244,25 @@ fn titles_are_looked_up_for_hs_and_standards_but_not_unlisted_clauses() {
     );
     assert!(m.clause(&ClauseRef::new(StandardId::Hs, "9.2")).is_none());
 }
+
+#[test]
+fn hs_titles_name_the_shared_process_without_the_discipline_placeholder() {
+    let m = mappings();
+    let hs = |id: &str| m.hs_clause(id).unwrap_or_else(|| panic!("HS {id}"));
+    assert_eq!(
+        hs("4.3").title,
+        "Determining the scope of the management system"
+    );
+    assert_eq!(
+        hs("4.3").title_template,
+        "Determining the scope of the XXX management system"
+    );
+    assert_eq!(hs("5.2").title, "Policy");
+    assert_eq!(hs("6.2").title, "Objectives and planning to achieve them");
+    assert!(
+        m.hs_clauses().iter().all(|c| !c.title.contains("XXX")),
+        "a title still holds the placeholder"
+    );
+    // What reports show: the listed title of an HS clause.
+    assert_eq!(title(&m, StandardId::Hs, "4.4"), "Management system");
+}
