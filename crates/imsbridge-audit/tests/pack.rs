@@ -499,29 +499,32 @@ fn html_is_self_contained_navigable_and_escaped() {
     }
     let profile = tempfile::tempdir().unwrap();
     // Headless, and without the background connections a closed network refuses.
-    let chromium_flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-    ];
-    let output = std::process::Command::new("timeout")
-        .arg("120")
-        .arg(chromium)
-        .args(chromium_flags)
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .arg("--dump-dom")
-        .arg(format!("file://{}", path.display()))
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let render = |args: &[&str]| {
+        let output = std::process::Command::new("timeout")
+            .arg("120")
+            .arg(chromium)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .args(args)
+            .arg(format!("file://{}", path.display()))
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output
+    };
+    let output = render(&["--dump-dom"]);
     let dom = String::from_utf8_lossy(&output.stdout);
     for section in [
         "summary",
@@ -543,21 +546,8 @@ fn html_is_self_contained_navigable_and_escaped() {
     // A screenshot of the rendered page, kept beside the build for a look at CI's result.
     let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("audit-pack.png");
     let _ = std::fs::remove_file(&shot);
-    let output = std::process::Command::new("timeout")
-        .arg("120")
-        .arg(chromium)
-        .args(chromium_flags)
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .args(["--hide-scrollbars", "--window-size=1280,1500"])
-        .arg(format!("--screenshot={}", shot.display()))
-        .arg(format!("file://{}", path.display()))
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let screenshot = format!("--screenshot={}", shot.display());
+    render(&["--hide-scrollbars", "--window-size=1280,1500", &screenshot]);
     let png = std::fs::read(&shot).unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "a PNG file");
     // IHDR: width and height, big-endian, after the signature and the chunk header.
