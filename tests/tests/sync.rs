@@ -104,6 +104,59 @@ fn plan_then_apply_creates_each_risk_once_and_a_resync_only_reads() {
     env.assert_remote_exactly_once();
 }
 
+#[test]
+fn a_target_being_written_by_another_run_is_left_alone_until_it_is_free() {
+    let env = Env::new(3);
+    // Another run (this test process, alive) holds the target's lock.
+    let holder = imsbridge_store::LockOwner {
+        host: "ims-ops-7".into(),
+        pid: std::process::id(),
+        started_at: chrono::Utc::now(),
+    };
+    let lock = format!("sync-target:{TARGET}");
+    let mut store = imsbridge_store::Store::open(&env.ims.store).unwrap();
+    let held = store
+        .try_lock(&lock, &holder, chrono::Utc::now(), Duration::from_secs(120))
+        .unwrap();
+    assert!(held.is_none(), "{held:?}");
+
+    for args in [vec!["sync"], vec!["plan", "--out", "plan.json"]] {
+        let out = env.run(&args);
+        if args[0] == "plan" {
+            // Planning only reads: it does not need the lock.
+            assert_eq!(out.code, Some(0), "{}", out.describe());
+            continue;
+        }
+        assert_eq!(out.code, Some(1), "{}", out.describe());
+        let expected = format!(
+            "target `{TARGET}` is being written by another imsbridge run (pid {} on ims-ops-7",
+            std::process::id()
+        );
+        assert!(out.stderr.contains(&expected), "{}", out.describe());
+    }
+    let out = env.run(["apply", "plan.json"]);
+    assert_eq!(out.code, Some(1), "{}", out.describe());
+    assert!(
+        out.stderr
+            .contains("being written by another imsbridge run")
+    );
+    env.assert_nothing_written();
+
+    // Released: the sync runs, and leaves the lock free behind it.
+    assert!(store.release_lock(&lock, &holder).unwrap());
+    let out = env.run(["sync"]);
+    assert_eq!(out.code, Some(0), "{}", out.describe());
+    env.assert_remote_exactly_once();
+    let other = imsbridge_store::LockOwner {
+        pid: std::process::id() + 1,
+        ..holder
+    };
+    let free = store
+        .try_lock(&lock, &other, chrono::Utc::now(), Duration::from_secs(120))
+        .unwrap();
+    assert!(free.is_none(), "the sync kept its lock: {free:?}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // 2. Faults on the wire
 // ---------------------------------------------------------------------------------------------

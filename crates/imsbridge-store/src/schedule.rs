@@ -373,6 +373,47 @@ impl Store {
         Ok(Claim::Claimed { taken_over })
     }
 
+    /// Takes the lock `name` for `owner` until `ttl` after `now`, unless another holder's
+    /// lock on it is live; an expired lock is replaced, and the caller's own is renewed.
+    /// Used for work that is not a schedule's fire, such as writing to a sync target: a
+    /// name such as `sync-target:ca` cannot be a schedule's (schedule names have no `:`).
+    pub fn try_lock(
+        &mut self,
+        name: &str,
+        owner: &LockOwner,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> Result<Option<ScheduleLock>, StoreError> {
+        let ctx = self.ctx.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| ctx.sql(e))?;
+        if let Some(current) = lock_in(&tx, &ctx, name)?
+            && current.expires_at > now
+            && current.owner.token() != owner.token()
+        {
+            return Ok(Some(current));
+        }
+        tx.execute(
+            "INSERT OR REPLACE INTO schedule_locks (schedule, owner, host, pid, owner_started_at,
+                 acquired_at, heartbeat_at, expires_at, run_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, NULL)",
+            params![
+                name,
+                owner.token(),
+                owner.host,
+                owner.pid,
+                timestamp(&owner.started_at),
+                timestamp(&now),
+                timestamp(&expiry(now, ttl)),
+            ],
+        )
+        .map_err(|e| ctx.sql(e))?;
+        tx.commit().map_err(|e| ctx.sql(e))?;
+        Ok(None)
+    }
+
     /// Renews `owner`'s lock on `schedule` until `ttl` after `now`. False when the lock is
     /// no longer the owner's (another server took it over after it expired).
     pub fn renew_lock(

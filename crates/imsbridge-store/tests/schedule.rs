@@ -271,3 +271,37 @@ fn a_skipped_locked_fire_is_recorded_with_its_holder() {
     assert_eq!(run.pid, 200);
     assert!(run.error.as_deref().unwrap().contains("pid 100"));
 }
+
+#[test]
+fn a_named_lock_is_held_by_one_owner_until_released_or_expired() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("imsbridge.db");
+    let (a, b) = (owner(100), owner(200));
+    let mut sa = Store::open(&path).unwrap();
+    let mut sb = Store::open(&path).unwrap();
+    let name = "sync-target:ca";
+
+    assert_eq!(sa.try_lock(name, &a, t(1, 0), TTL).unwrap(), None);
+    // Taking it again renews it for the same owner.
+    assert_eq!(sa.try_lock(name, &a, t(1, 10), TTL).unwrap(), None);
+    let held = sb.try_lock(name, &b, t(1, 20), TTL).unwrap().unwrap();
+    assert_eq!((held.owner, held.expires_at), (a.clone(), t(2, 10)));
+    // Another name is free, and the schedules' claims do not see the target lock.
+    assert_eq!(
+        sb.try_lock("sync-target:sn", &b, t(1, 20), TTL).unwrap(),
+        None
+    );
+    assert_eq!(
+        sb.claim_fire("nightly", t(1, 20), &b, t(1, 20), TTL)
+            .unwrap(),
+        Claim::Claimed { taken_over: None }
+    );
+
+    // Released: the other owner gets it.
+    assert!(sa.release_lock(name, &a).unwrap());
+    assert_eq!(sb.try_lock(name, &b, t(1, 30), TTL).unwrap(), None);
+    // Expired without renewal: taken over.
+    assert!(sa.try_lock(name, &a, t(2, 0), TTL).unwrap().is_some());
+    assert_eq!(sa.try_lock(name, &a, t(2, 31), TTL).unwrap(), None);
+    assert!(!sb.release_lock(name, &b).unwrap(), "b no longer holds it");
+}

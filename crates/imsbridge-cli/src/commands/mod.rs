@@ -11,6 +11,7 @@ mod records;
 mod serve;
 mod sync;
 mod systems;
+mod target_lock;
 
 use std::path::PathBuf;
 

@@ -12,6 +12,7 @@ use imsbridge_sync::{
 use imsbridge_systems::{Opened, System};
 use serde::Serialize;
 
+use super::target_lock::TargetLocks;
 use super::{CommandContext, parse_standard};
 use crate::args::{ApplyArgs, Format, JournalArgs, LinksArgs, PlanArgs, PullArgs, SyncArgs};
 use crate::exit;
@@ -229,6 +230,13 @@ fn open_targets<'s>(
         );
     }
     Ok(out)
+}
+
+/// Locks the run's targets against other runs (see [`TargetLocks`]).
+fn lock_targets(cx: &CommandContext<'_>, targets: &[TargetRef<'_>]) -> anyhow::Result<TargetLocks> {
+    let names: Vec<&str> = targets.iter().map(|t| t.name).collect();
+    let mut store = cx.open_store()?;
+    TargetLocks::acquire(&mut store, cx.store_path(), &names)
 }
 
 fn target_refs<'a>(opened: &'a [(&'a System, Opened)]) -> anyhow::Result<Vec<TargetRef<'a>>> {
@@ -464,6 +472,7 @@ pub fn apply(cx: &CommandContext<'_>, args: &ApplyArgs) -> anyhow::Result<u8> {
         opened.extend(open_targets(&systems, Some(&target.name))?);
     }
     let targets = target_refs(&opened)?;
+    let _locks = lock_targets(cx, &targets)?;
     let runtime = cx.runtime()?;
     let report = run_apply(cx, &plan, &targets, args.concurrency, &runtime)?;
     print_apply(cx, &report)?;
@@ -501,6 +510,8 @@ pub fn sync_targets(
     let systems = cx.systems()?;
     let opened = open_targets(&systems, only)?;
     let targets = target_refs(&opened)?;
+    // Held from before the plan until the last write is journalled.
+    let _locks = lock_targets(cx, &targets)?;
     let runtime = cx.runtime()?;
     let plan = {
         let store = cx.open_store()?;
