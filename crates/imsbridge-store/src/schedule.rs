@@ -354,21 +354,7 @@ impl Store {
             params![schedule, timestamp(&fire), timestamp(&now)],
         )
         .map_err(|e| ctx.sql(e))?;
-        tx.execute(
-            "INSERT OR REPLACE INTO schedule_locks (schedule, owner, host, pid, owner_started_at,
-                 acquired_at, heartbeat_at, expires_at, run_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, NULL)",
-            params![
-                schedule,
-                owner.token(),
-                owner.host,
-                owner.pid,
-                timestamp(&owner.started_at),
-                timestamp(&now),
-                timestamp(&expiry(now, ttl)),
-            ],
-        )
-        .map_err(|e| ctx.sql(e))?;
+        put_lock(&tx, &ctx, schedule, owner, now, ttl)?;
         tx.commit().map_err(|e| ctx.sql(e))?;
         Ok(Claim::Claimed { taken_over })
     }
@@ -395,21 +381,7 @@ impl Store {
         {
             return Ok(Some(current));
         }
-        tx.execute(
-            "INSERT OR REPLACE INTO schedule_locks (schedule, owner, host, pid, owner_started_at,
-                 acquired_at, heartbeat_at, expires_at, run_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, NULL)",
-            params![
-                name,
-                owner.token(),
-                owner.host,
-                owner.pid,
-                timestamp(&owner.started_at),
-                timestamp(&now),
-                timestamp(&expiry(now, ttl)),
-            ],
-        )
-        .map_err(|e| ctx.sql(e))?;
+        put_lock(&tx, &ctx, name, owner, now, ttl)?;
         tx.commit().map_err(|e| ctx.sql(e))?;
         Ok(None)
     }
@@ -654,6 +626,33 @@ impl Store {
             )
             .map_err(|e| self.ctx.sql(e))
     }
+}
+
+/// Writes `owner`'s lock on `name`, replacing any other.
+fn put_lock(
+    tx: &Transaction<'_>,
+    ctx: &Ctx,
+    name: &str,
+    owner: &LockOwner,
+    now: DateTime<Utc>,
+    ttl: Duration,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT OR REPLACE INTO schedule_locks (schedule, owner, host, pid, owner_started_at,
+             acquired_at, heartbeat_at, expires_at, run_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, NULL)",
+        params![
+            name,
+            owner.token(),
+            owner.host,
+            owner.pid,
+            timestamp(&owner.started_at),
+            timestamp(&now),
+            timestamp(&expiry(now, ttl)),
+        ],
+    )
+    .map_err(|e| ctx.sql(e))?;
+    Ok(())
 }
 
 fn lock_in(
