@@ -73,8 +73,8 @@ mod write;
 use std::path::Path;
 
 use imsbridge_mappings::Mappings;
-use imsbridge_model::{Record, RecordKind};
-use imsbridge_store::{RecordFilter, Store};
+use imsbridge_model::RecordKind;
+use imsbridge_store::{RecordFilter, Store, StoredRecord};
 
 pub use build::{PackBuilder, RULES, build};
 pub use error::{AuditError, ScopeError};
@@ -89,6 +89,18 @@ pub use pack::{
 };
 pub use scope::Scope;
 pub use write::{CSV_FILE, HTML_FILE, OSCAL_FILE, XLSX_FILE, neutralise, write_pack};
+
+/// Why reading the store stopped early.
+enum ReadStop {
+    Store(imsbridge_store::StoreError),
+    BuilderGone,
+}
+
+impl From<imsbridge_store::StoreError> for ReadStop {
+    fn from(e: imsbridge_store::StoreError) -> ReadStop {
+        ReadStop::Store(e)
+    }
+}
 
 /// Records per hand-over from the store reader to the builder.
 const BATCH: usize = 512;
@@ -117,42 +129,49 @@ pub fn run(
     };
     let builder = PackBuilder::new(mappings, options)?;
     let started = std::time::Instant::now();
-    // Decoding records (on this thread, where the store lives) overlaps with building (on a
-    // second one); records cross in batches to keep the hand-over cheap.
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Record>>(8);
+    // This thread reads rows from the store (where its connection lives); a second one
+    // decodes them and builds the pack, decoding being most of a read's cost. Rows cross in
+    // batches to keep the hand-over cheap.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<StoredRecord>>(8);
     let pack = std::thread::scope(|scope| {
         let building = scope.spawn(move || {
             let mut builder = builder;
             for batch in rx {
-                for record in batch {
-                    builder.add_owned(record);
+                for stored in batch {
+                    builder.add_owned(stored.decode()?);
                 }
             }
             builder.finish()
         });
         let mut batch = Vec::with_capacity(BATCH);
-        let read = store.for_each_record(&filter, |record| {
+        let read = store.for_each_stored_record(&filter, |record| {
             batch.push(record);
             if batch.len() == BATCH {
                 let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                tx.send(full).map_err(|_| AuditError::Panicked {
-                    what: "pack builder",
-                })?;
+                // A closed channel means the builder stopped on an error, reported below.
+                if tx.send(full).is_err() {
+                    return Err(ReadStop::BuilderGone);
+                }
             }
-            Ok::<(), AuditError>(())
+            Ok(())
         });
         // The last batch, then the end of the stream (dropping the sender).
-        let sent = match read {
-            Ok(()) => tx.send(batch).map_err(|_| AuditError::Panicked {
-                what: "pack builder",
-            }),
+        let read = match read {
+            Ok(()) => {
+                let _ = tx.send(batch);
+                Ok(())
+            }
             Err(e) => Err(e),
         };
         drop(tx);
         let built = building.join().unwrap_or(Err(AuditError::Panicked {
             what: "pack builder",
         }));
-        sent.and(built)
+        match (read, built) {
+            (Err(ReadStop::Store(e)), _) => Err(AuditError::Store(e)),
+            // The builder's own error says why it stopped.
+            (_, built) => built,
+        }
     })?;
     tracing::debug!(
         records = pack.records,

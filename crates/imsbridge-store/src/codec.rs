@@ -32,10 +32,14 @@ pub(crate) fn record_id(ctx: &Ctx, blob: &[u8]) -> Result<RecordId, StoreError> 
 /// Decodes a record's JSON. A row that does not decode, or decodes to another id, is reported
 /// with the id so the user can find it; it never panics.
 pub(crate) fn decode_record(ctx: &Ctx, id: RecordId, json: &str) -> Result<Record, StoreError> {
-    let record: Record =
-        serde_json::from_str(json).map_err(|e| ctx.bad_record(id, format!("invalid JSON: {e}")))?;
+    decode_json(id, json).map_err(|reason| ctx.bad_record(id, reason))
+}
+
+/// [`decode_record`] without the store's context: the reason a row does not decode.
+pub(crate) fn decode_json(id: RecordId, json: &str) -> Result<Record, String> {
+    let record: Record = serde_json::from_str(json).map_err(|e| format!("invalid JSON: {e}"))?;
     if record.id != id {
-        return Err(ctx.bad_record(id, format!("its JSON holds the id of record {}", record.id)));
+        return Err(format!("its JSON holds the id of record {}", record.id));
     }
     Ok(record)
 }

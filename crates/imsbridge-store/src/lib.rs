@@ -72,7 +72,7 @@ pub use schedule::{
     Claim, LockOwner, NewRun, RunCounts, RunOutcome, RunRecord, RunTotals, ScheduleLock,
 };
 pub use schema::SCHEMA_VERSION;
-pub use store::{DEFAULT_BUSY_TIMEOUT, RecordFilter, RecordVersion, Store};
+pub use store::{DEFAULT_BUSY_TIMEOUT, RecordFilter, RecordVersion, Store, StoredRecord};
 pub use sync::{Intent, JournalEntry, JournalOutcome, Link};
 
 #[cfg(test)]

@@ -1,13 +1,14 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use imsbridge_model::{Record, RecordId, RecordKind, StandardId};
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, OpenFlags, Row, params_from_iter};
 
-use crate::codec::{count_from_sql, decode_record, parse_timestamp, record_id};
+use crate::codec::{count_from_sql, decode_json, decode_record, parse_timestamp, record_id};
 use crate::error::{Ctx, StoreError};
 use crate::import::ImportRun;
 use crate::schema::{self, SCHEMA_VERSION};
@@ -208,6 +209,16 @@ impl Store {
         E: From<StoreError>,
     {
         let ctx = &self.ctx;
+        self.for_each_row(filter, |id, json| f(decode_record(ctx, id, json)?))
+    }
+
+    /// Each row's id and JSON text, as the filter selects them.
+    fn for_each_row<E, F>(&self, filter: &RecordFilter, mut f: F) -> Result<(), E>
+    where
+        F: FnMut(RecordId, &str) -> Result<(), E>,
+        E: From<StoreError>,
+    {
+        let ctx = &self.ctx;
         let (sql, params) = filter_sql(filter);
         let mut stmt = self.conn.prepare_cached(&sql).map_err(|e| ctx.sql(e))?;
         let mut rows = stmt
@@ -215,10 +226,27 @@ impl Store {
             .map_err(|e| ctx.sql(e))?;
         while let Some(row) = rows.next().map_err(|e| ctx.sql(e))? {
             let id = id_column(ctx, row)?;
-            let json = json_text(ctx, id, row.get_ref(1))?;
-            f(decode_record(ctx, id, json)?)?;
+            f(id, json_text(ctx, id, row.get_ref(1))?)?;
         }
         Ok(())
+    }
+
+    /// As [`Store::for_each_record`], handing over each record undecoded, so that the caller
+    /// can decode it on another thread ([`StoredRecord::decode`]) while this one reads on:
+    /// decoding is most of the cost of a full read.
+    pub fn for_each_stored_record<E, F>(&self, filter: &RecordFilter, mut f: F) -> Result<(), E>
+    where
+        F: FnMut(StoredRecord) -> Result<(), E>,
+        E: From<StoreError>,
+    {
+        let path: Arc<Path> = Arc::from(self.ctx.path.as_path());
+        self.for_each_row(filter, |id, json| {
+            f(StoredRecord {
+                id,
+                json: json.to_owned(),
+                store: Arc::clone(&path),
+            })
+        })
     }
 
     /// The previous versions of a record, oldest first (the current one is
@@ -335,6 +363,25 @@ fn enable_wal(conn: &Connection, ctx: &Ctx) -> Result<String, StoreError> {
             }
             Err(e) => return Err(ctx.sql(e)),
         }
+    }
+}
+
+/// A record read from the store and not decoded yet ([`Store::for_each_stored_record`]).
+#[derive(Debug, Clone)]
+pub struct StoredRecord {
+    pub id: RecordId,
+    json: String,
+    store: Arc<Path>,
+}
+
+impl StoredRecord {
+    /// Decodes the record; a row that does not decode is reported with the store and the id.
+    pub fn decode(&self) -> Result<Record, StoreError> {
+        decode_json(self.id, &self.json).map_err(|reason| StoreError::BadRecord {
+            path: self.store.to_path_buf(),
+            id: self.id.to_string(),
+            reason,
+        })
     }
 }
 

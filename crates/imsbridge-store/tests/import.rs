@@ -303,9 +303,22 @@ fn a_record_that_cannot_be_read_is_named_not_panicked_on() {
     .unwrap();
 
     assert_eq!(store.record(good.id).unwrap(), Some(good));
+    // Read undecoded, the rows arrive; decoding names the bad one the same way.
+    let mut stored = Vec::new();
+    store
+        .for_each_stored_record(&RecordFilter::default(), |r| {
+            stored.push(r);
+            Ok::<(), StoreError>(())
+        })
+        .unwrap();
+    assert_eq!(stored.len(), 2);
+    let decoded: Vec<Result<_, _>> = stored.iter().map(|r| r.decode()).collect();
+    assert_eq!(decoded.iter().filter(|r| r.is_ok()).count(), 1);
+    let undecodable = stored.iter().find(|r| r.id == bad.id).unwrap();
     for err in [
         store.record(bad.id).unwrap_err(),
         store.records(&RecordFilter::default()).unwrap_err(),
+        undecodable.decode().unwrap_err(),
     ] {
         assert!(matches!(err, StoreError::BadRecord { .. }), "{err:?}");
         let msg = err.to_string();

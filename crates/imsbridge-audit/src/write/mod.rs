@@ -28,32 +28,26 @@ pub fn write_pack(pack: &AuditPack, out_dir: &Path) -> Result<PackSummary, Audit
     let mut staging = Staging::new(out_dir);
     let xlsx_tmp = staging.stage(XLSX_FILE);
     let xlsx_path = out_dir.join(XLSX_FILE);
-    // The workbook takes longest: it is written on a thread of its own while this one writes
-    // the other files (the OSCAL export included).
-    std::thread::scope(|scope| {
-        let workbook = scope.spawn(|| {
-            let started = std::time::Instant::now();
-            xlsx::write(pack, &xlsx_tmp).map_err(|e| match e {
-                // Name the file the user will look for, not the temporary one.
-                AuditError::Xlsx { source, .. } => AuditError::Xlsx {
-                    path: xlsx_path.clone(),
-                    source,
-                },
-                other => other,
-            })?;
-            sync_file(&xlsx_tmp, &xlsx_path)?;
-            tracing::debug!(
-                elapsed_ms = started.elapsed().as_millis(),
-                "audit pack: {XLSX_FILE} written"
-            );
-            Ok(())
-        });
-        let others = write_others(pack, &mut staging);
-        let workbook = workbook.join().unwrap_or(Err(AuditError::Panicked {
-            what: "workbook writer",
-        }));
-        workbook.and(others)
-    })?;
+    // The workbook takes longest: its Evidence sheet and its compression run on a thread of
+    // their own while this one writes the workbook's other sheets and then the other files
+    // (the OSCAL export included).
+    let started = std::time::Instant::now();
+    let (workbook, others) = xlsx::write(pack, &xlsx_tmp, || write_others(pack, &mut staging));
+    let workbook = workbook
+        .map_err(|e| match e {
+            // Name the file the user will look for, not the temporary one.
+            AuditError::Xlsx { source, .. } => AuditError::Xlsx {
+                path: xlsx_path.clone(),
+                source,
+            },
+            other => other,
+        })
+        .and_then(|()| sync_file(&xlsx_tmp, &xlsx_path));
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis(),
+        "audit pack: {XLSX_FILE} written (with the other files beside it)"
+    );
+    workbook.and(others)?;
     let files = staging.commit()?;
     Ok(pack.summary(files))
 }

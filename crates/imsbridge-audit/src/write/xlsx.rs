@@ -18,7 +18,15 @@ use crate::{AuditError, AuditPack};
 /// Excel's limit on the characters in one cell.
 const CELL_MAX: usize = 32_767;
 
-pub(super) fn write(pack: &AuditPack, path: &Path) -> Result<(), AuditError> {
+/// Writes the workbook to `path` on two threads: a spawned one fills the Evidence sheet (one
+/// row per record, most of the workbook's cells), then compresses the workbook; this one
+/// writes the other sheets, hands them over, and runs `meanwhile` (the pack's other files)
+/// while the evidence is still being written. Returns the workbook's result and `meanwhile`'s.
+pub(super) fn write<T>(
+    pack: &AuditPack,
+    path: &Path,
+    meanwhile: impl FnOnce() -> T,
+) -> (Result<(), AuditError>, T) {
     let err = |source| AuditError::Xlsx {
         path: path.to_path_buf(),
         source,
@@ -28,47 +36,53 @@ pub(super) fn write(pack: &AuditPack, path: &Path) -> Result<(), AuditError> {
     // several times faster (compression is most of the time a large workbook takes).
     wb.set_zip_compression_level(1);
     let styles = Styles::new();
-    // Standalone sheets, so that the Evidence sheet (one row per record, most of the
-    // workbook's cells) fills on a thread of its own while this one writes the others; they
-    // join the workbook in reading order afterwards.
-    let mut blank = || wb.new_worksheet_with_constant_memory().map_err(err);
-    let (summary_ws, programme_ws, coverage_ws) = (blank()?, blank()?, blank()?);
-    let (evidence_ws, open_items_ws, maturity_ws) = (blank()?, blank()?, blank()?);
-    let (evidence_ws, others) = std::thread::scope(|scope| {
-        let evidence = scope.spawn(|| evidence(evidence_ws, pack, &styles));
-        let others = (|| {
-            Ok::<_, XlsxError>([
-                summary(summary_ws, pack, &styles)?,
-                programme(programme_ws, pack, &styles)?,
-                coverage(coverage_ws, pack, &styles)?,
-                open_items(open_items_ws, pack, &styles)?,
-                maturity(maturity_ws, pack, &styles)?,
-            ])
-        })();
-        let evidence = evidence.join().map_err(|_| AuditError::Panicked {
-            what: "workbook writer (Evidence sheet)",
-        });
-        (evidence, others)
-    });
-    let evidence_ws = evidence_ws?.map_err(err)?;
+    // Standalone sheets, filled on either thread; they join the workbook in reading order.
+    let blanks = (|| {
+        let mut blank = || wb.new_worksheet_with_constant_memory();
+        Ok::<_, XlsxError>([blank()?, blank()?, blank()?, blank()?, blank()?, blank()?])
+    })();
     let [
-        summary_ws,
-        programme_ws,
-        coverage_ws,
-        open_items_ws,
-        maturity_ws,
-    ] = others.map_err(err)?;
-    for ws in [
         summary_ws,
         programme_ws,
         coverage_ws,
         evidence_ws,
         open_items_ws,
         maturity_ws,
-    ] {
-        wb.push_worksheet(ws);
-    }
-    wb.save(path).map_err(err)
+    ] = match blanks {
+        Ok(sheets) => sheets,
+        Err(e) => return (Err(err(e)), meanwhile()),
+    };
+    std::thread::scope(|scope| {
+        let (sheets_tx, sheets_rx) = std::sync::mpsc::channel::<Result<[Worksheet; 5], _>>();
+        let styles = &styles;
+        let workbook = scope.spawn(move || {
+            let evidence_ws = evidence(evidence_ws, pack, styles).map_err(err)?;
+            let others = sheets_rx.recv().map_err(|_| AuditError::Panicked {
+                what: "workbook writer",
+            })?;
+            let [s, p, c, o, m] = others.map_err(err)?;
+            for ws in [s, p, c, evidence_ws, o, m] {
+                wb.push_worksheet(ws);
+            }
+            wb.save(path).map_err(err)
+        });
+        let others = (|| {
+            Ok::<_, XlsxError>([
+                summary(summary_ws, pack, styles)?,
+                programme(programme_ws, pack, styles)?,
+                coverage(coverage_ws, pack, styles)?,
+                open_items(open_items_ws, pack, styles)?,
+                maturity(maturity_ws, pack, styles)?,
+            ])
+        })();
+        // A send fails only when the workbook thread has stopped already; its error says why.
+        let _ = sheets_tx.send(others);
+        let meanwhile = meanwhile();
+        let workbook = workbook.join().unwrap_or(Err(AuditError::Panicked {
+            what: "workbook writer (Evidence sheet)",
+        }));
+        (workbook, meanwhile)
+    })
 }
 
 struct Styles {
