@@ -78,5 +78,5 @@ pub use imsbridge_store::{LockOwner, RunCounts, RunOutcome, RunRecord, RunTotals
 pub use policy::{Decision, decide};
 pub use server::{
     Control, Reload, ReloadStatus, ScheduleStatus, Server, ServerOptions, ServerState, StatusBoard,
-    StatusSnapshot, this_process,
+    StatusSnapshot, other_process_is_gone, this_process,
 };

@@ -197,7 +197,16 @@ fn holder_is_gone(me: &LockOwner, holder: &LockOwner) -> bool {
         // An earlier life of this pid: a restarted container's server is pid 1 every time.
         return holder.token() != me.token();
     }
-    Path::new("/proc/self").exists() && !Path::new(&format!("/proc/{}", holder.pid)).exists()
+    other_process_is_gone(me, holder)
+}
+
+/// Whether `holder` is another process of this host (another pid) that no longer exists.
+/// Only Linux's /proc can tell; elsewhere the answer is no, and a lock is left to expire.
+pub fn other_process_is_gone(me: &LockOwner, holder: &LockOwner) -> bool {
+    holder.host == me.host
+        && holder.pid != me.pid
+        && Path::new("/proc/self").exists()
+        && !Path::new(&format!("/proc/{}", holder.pid)).exists()
 }
 
 /// What a run task needs.

@@ -311,12 +311,8 @@ impl Store {
         now: DateTime<Utc>,
         ttl: Duration,
     ) -> Result<Claim, StoreError> {
-        let ctx = self.ctx.clone();
         // IMMEDIATE: the read and the write below must not be split by another server's claim.
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| ctx.sql(e))?;
+        let (tx, ctx) = self.immediate()?;
         let last: Option<String> = tx
             .query_row(
                 "SELECT last_fire_at FROM schedule_state WHERE schedule = ?1",
@@ -370,11 +366,7 @@ impl Store {
         now: DateTime<Utc>,
         ttl: Duration,
     ) -> Result<Option<ScheduleLock>, StoreError> {
-        let ctx = self.ctx.clone();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| ctx.sql(e))?;
+        let (tx, ctx) = self.immediate()?;
         if let Some(current) = lock_in(&tx, &ctx, name)?
             && current.expires_at > now
             && current.owner.token() != owner.token()
@@ -432,11 +424,7 @@ impl Store {
         now: DateTime<Utc>,
         reason: &str,
     ) -> Result<bool, StoreError> {
-        let ctx = self.ctx.clone();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| ctx.sql(e))?;
+        let (tx, ctx) = self.immediate()?;
         let removed = tx
             .execute(
                 "DELETE FROM schedule_locks WHERE schedule = ?1 AND owner = ?2",
@@ -625,6 +613,19 @@ impl Store {
                 params![schedule, keep],
             )
             .map_err(|e| self.ctx.sql(e))
+    }
+}
+
+impl Store {
+    /// A transaction that takes SQLite's write lock at once (IMMEDIATE), so that what it
+    /// reads cannot change under it before it writes; with the context for its errors.
+    fn immediate(&mut self) -> Result<(Transaction<'_>, Ctx), StoreError> {
+        let ctx = self.ctx.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| ctx.sql(e))?;
+        Ok((tx, ctx))
     }
 }
 

@@ -99,7 +99,9 @@ fn take(store: &mut Store, name: &str, owner: &LockOwner) -> Result<(), Holder> 
         let Some(holder) = held else {
             return Ok(());
         };
-        if !is_gone(owner, &holder.owner) {
+        // The same pid is this very process (another schedule of `serve` writing the same
+        // target): alive.
+        if !imsbridge_schedule::other_process_is_gone(owner, &holder.owner) {
             return Err(Holder::Live(holder));
         }
         let reason = format!(
@@ -113,16 +115,6 @@ fn take(store: &mut Store, name: &str, owner: &LockOwner) -> Result<(), Holder> 
     Err(Holder::Error(anyhow::anyhow!(
         "the lock {name} changed hands twice while it was being taken; try again"
     )))
-}
-
-/// Whether the holder is a process of this host that no longer exists. Only Linux's /proc
-/// can tell; elsewhere a dead holder's lock is left to expire. The same pid is this very
-/// process (another schedule of `serve` writing the same target), so it is alive.
-fn is_gone(me: &LockOwner, holder: &LockOwner) -> bool {
-    holder.host == me.host
-        && holder.pid != me.pid
-        && std::path::Path::new("/proc/self").exists()
-        && !std::path::Path::new(&format!("/proc/{}", holder.pid)).exists()
 }
 
 /// Renews the locks until told to stop, then releases them. It has a store connection of
